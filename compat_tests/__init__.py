@@ -1,0 +1,1 @@
+"""Runs Starlette's (and later FastAPI's) own test suites against tachyon_engine."""

@@ -1,0 +1,198 @@
+//! The Python face of the data-structure parsers.
+//!
+//! Every function returns `NotImplemented` when its input is outside the fast path (a type
+//! it does not know exactly, text it cannot represent), and the Python caller then runs
+//! Starlette's own code: a fast path may be skipped, never give a different answer.
+
+use std::borrow::Cow;
+
+use pyo3::prelude::*;
+use pyo3::BoundObject;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+
+use super::cookies::parse_cookie;
+use super::headers::lookup_key;
+use super::query_string::{parse_qsl, parse_qsl_latin1};
+use crate::text::latin1_to_string;
+
+/// Marks an input the fast path does not take.
+struct Fallback;
+
+type Fast<T> = Result<T, Fallback>;
+
+/// Converts a fast-path answer into a Python value, `NotImplemented` for a fallback.
+fn answer<'py, T>(py: Python<'py>, result: PyResult<Fast<T>>) -> PyResult<Bound<'py, PyAny>>
+where
+    T: IntoPyObject<'py>,
+    PyErr: From<T::Error>,
+{
+    match result? {
+        Ok(value) => Ok(value.into_pyobject(py)?.into_any().into_bound()),
+        Err(Fallback) => Ok(py.NotImplemented().into_bound(py)),
+    }
+}
+
+/// `bytes.decode("latin-1")` as Rust text, borrowed when the bytes are ASCII.
+fn latin1(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) if text.is_ascii() => Cow::Borrowed(text),
+        _ => Cow::Owned(latin1_to_string(bytes)),
+    }
+}
+
+/// Text of an exact `str`, or a fallback for subclasses and strings with lone surrogates.
+fn exact_str<'a>(value: &'a Bound<'_, PyAny>) -> Fast<Cow<'a, str>> {
+    let text = value.cast_exact::<PyString>().map_err(|_| Fallback)?;
+    text.to_str().map(Cow::Borrowed).map_err(|_| Fallback)
+}
+
+/// Calls `on_match` with the raw value of every header whose name equals `name`, in order.
+/// Takes only a `list` of 2-tuples whose names are exact `bytes`.
+fn scan_headers<'py>(
+    raw: &Bound<'py, PyAny>,
+    name: &[u8],
+    mut on_match: impl FnMut(&Bound<'py, PyAny>) -> Fast<bool>,
+) -> Fast<()> {
+    let list = raw.cast_exact::<PyList>().map_err(|_| Fallback)?;
+    for item in list.iter() {
+        let pair = item.cast_exact::<PyTuple>().map_err(|_| Fallback)?;
+        if pair.len() != 2 {
+            return Err(Fallback);
+        }
+        let key = pair.get_borrowed_item(0).map_err(|_| Fallback)?;
+        let key = key.cast_exact::<PyBytes>().map_err(|_| Fallback)?;
+        if key.as_bytes() == name {
+            let value = pair.get_item(1).map_err(|_| Fallback)?;
+            if !on_match(&value)? {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn decode_header_value<'py>(value: &Bound<'py, PyAny>) -> Fast<Bound<'py, PyString>> {
+    let bytes = value.cast_exact::<PyBytes>().map_err(|_| Fallback)?;
+    Ok(PyString::new(value.py(), &latin1(bytes.as_bytes())))
+}
+
+fn header_name(key: &Bound<'_, PyAny>) -> Fast<Vec<u8>> {
+    lookup_key(&exact_str(key)?).ok_or(Fallback)
+}
+
+/// `Headers.__getitem__` / `get`: the first value of `key`, or `None` when absent.
+#[pyfunction]
+fn headers_get<'py>(raw: &Bound<'py, PyAny>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let find = || -> Fast<Option<Bound<'py, PyString>>> {
+        let name = header_name(key)?;
+        let mut found = None;
+        scan_headers(raw, &name, |value| {
+            found = Some(decode_header_value(value)?);
+            Ok(false)
+        })?;
+        Ok(found)
+    };
+    answer(raw.py(), Ok(find()))
+}
+
+/// `Headers.getlist`: every value of `key`, in order.
+#[pyfunction]
+fn headers_getlist<'py>(raw: &Bound<'py, PyAny>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let collect = || -> Fast<Vec<Bound<'py, PyString>>> {
+        let name = header_name(key)?;
+        let mut values = Vec::new();
+        scan_headers(raw, &name, |value| {
+            values.push(decode_header_value(value)?);
+            Ok(true)
+        })?;
+        Ok(values)
+    };
+    answer(raw.py(), Ok(collect()))
+}
+
+/// `Headers.__contains__`.
+#[pyfunction]
+fn headers_contains<'py>(raw: &Bound<'py, PyAny>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let contains = || -> Fast<bool> {
+        let name = header_name(key)?;
+        let mut found = false;
+        scan_headers(raw, &name, |_| {
+            found = true;
+            Ok(false)
+        })?;
+        Ok(found)
+    };
+    answer(raw.py(), Ok(contains()))
+}
+
+/// Inserts parsed cookies into `into` one by one, so dict order and overwrites are Python's.
+fn insert_cookies(into: &Bound<'_, PyDict>, cookie: &str) -> PyResult<()> {
+    for (name, value) in parse_cookie(cookie) {
+        into.set_item(name, value)?;
+    }
+    Ok(())
+}
+
+/// `cookie_parser(cookie_string)`.
+#[pyfunction]
+fn parse_cookie_string<'py>(cookie: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = cookie.py();
+    let parsed = exact_str(cookie).map(|text| -> PyResult<Bound<'py, PyDict>> {
+        let cookies = PyDict::new(py);
+        insert_cookies(&cookies, &text)?;
+        Ok(cookies)
+    });
+    answer(py, parsed.map_or(Ok(Err(Fallback)), |built| built.map(Ok)))
+}
+
+/// `HTTPConnection.cookies` from the raw header list: every `cookie` header, parsed in order.
+#[pyfunction]
+fn parse_cookie_headers<'py>(raw: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = raw.py();
+    let cookies = PyDict::new(py);
+    let mut error = None;
+    let scanned = scan_headers(raw, b"cookie", |value| {
+        let bytes = value.cast_exact::<PyBytes>().map_err(|_| Fallback)?;
+        if let Err(err) = insert_cookies(&cookies, &latin1(bytes.as_bytes())) {
+            error = Some(err);
+            return Ok(false);
+        }
+        Ok(true)
+    });
+    if let Some(err) = error {
+        return Err(err);
+    }
+    answer(py, Ok(scanned.map(|()| cookies)))
+}
+
+/// `QueryParams(str_or_bytes)`: returns `(items, dict)` as Starlette stores them.
+#[pyfunction]
+fn parse_query_string<'py>(query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = query.py();
+    let pairs = if let Ok(bytes) = query.cast_exact::<PyBytes>() {
+        Ok(parse_qsl_latin1(bytes.as_bytes()))
+    } else {
+        exact_str(query).map(|text| parse_qsl(&text))
+    };
+    let Ok(pairs) = pairs else {
+        return answer::<()>(py, Ok(Err(Fallback)));
+    };
+    let items = PyList::empty(py);
+    let mapping = PyDict::new(py);
+    for (name, value) in pairs {
+        let (name, value) = (PyString::new(py, &name), PyString::new(py, &value));
+        mapping.set_item(&name, &value)?;
+        items.append(PyTuple::new(py, [name, value])?)?;
+    }
+    Ok(PyTuple::new(py, [items.into_any(), mapping.into_any()])?.into_any())
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(headers_get, m)?)?;
+    m.add_function(wrap_pyfunction!(headers_getlist, m)?)?;
+    m.add_function(wrap_pyfunction!(headers_contains, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_cookie_string, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_cookie_headers, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_query_string, m)?)?;
+    Ok(())
+}

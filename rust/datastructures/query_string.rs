@@ -1,0 +1,171 @@
+//! `urllib.parse.parse_qsl(qs, keep_blank_values=True)` with CPython's exact semantics:
+//! fields split on `&` only, empty fields dropped, the first `=` splits name from value,
+//! `+` becomes a space before percent-decoding, `%XX` with two hex digits becomes a byte,
+//! each maximal ASCII run is decoded as UTF-8 with invalid sequences replaced (U+FFFD per
+//! maximal invalid subpart, as CPython does), and non-ASCII characters pass through untouched.
+
+use std::borrow::Cow;
+
+use crate::text::latin1_to_string;
+
+/// Parses a query string given as text.
+pub fn parse_qsl(qs: &str) -> Vec<(String, String)> {
+    qs.split('&')
+        .filter(|field| !field.is_empty())
+        .map(|field| {
+            let (name, value) = field.split_once('=').unwrap_or((field, ""));
+            (unquote_plus(name), unquote_plus(value))
+        })
+        .collect()
+}
+
+/// Parses a query string given as bytes, decoded as latin-1 first (what Starlette does with
+/// `scope["query_string"]`).
+pub fn parse_qsl_latin1(qs: &[u8]) -> Vec<(String, String)> {
+    match std::str::from_utf8(qs) {
+        Ok(text) if qs.is_ascii() => parse_qsl(text),
+        _ => parse_qsl(&latin1_to_string(qs)),
+    }
+}
+
+/// `unquote(s.replace("+", " "))`.
+pub fn unquote_plus(s: &str) -> String {
+    let spaced: Cow<'_, str> = if s.contains('+') {
+        Cow::Owned(s.replace('+', " "))
+    } else {
+        Cow::Borrowed(s)
+    };
+    unquote(&spaced)
+}
+
+/// `urllib.parse.unquote(s)` with the default `utf-8` / `replace` arguments.
+pub fn unquote(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while !rest.is_empty() {
+        let ascii_len = rest.bytes().take_while(u8::is_ascii).count();
+        let (ascii, tail) = rest.split_at(ascii_len);
+        if !ascii.is_empty() {
+            let decoded = percent_decode(ascii.as_bytes());
+            out.push_str(&String::from_utf8_lossy(&decoded));
+        }
+        let other_len = tail
+            .char_indices()
+            .find(|(_, c)| c.is_ascii())
+            .map_or(tail.len(), |(i, _)| i);
+        let (other, next) = tail.split_at(other_len);
+        out.push_str(other);
+        rest = next;
+    }
+    out
+}
+
+/// `urllib.parse.unquote_to_bytes` on ASCII input: `%` followed by two hex digits is a byte,
+/// any other `%` stays as it is.
+fn percent_decode(input: &[u8]) -> Cow<'_, [u8]> {
+    if !input.contains(&b'%') {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        let byte = input[i];
+        if byte == b'%' && i + 2 < input.len() {
+            if let (Some(hi), Some(lo)) = (hex_value(input[i + 1]), hex_value(input[i + 2])) {
+                out.push(hi << 4 | lo);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(byte);
+        i += 1;
+    }
+    Cow::Owned(out)
+}
+
+fn hex_value(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn splits_on_ampersand_only() {
+        assert_eq!(
+            parse_qsl("a=1&b=2;c=3"),
+            pairs(&[("a", "1"), ("b", "2;c=3")])
+        );
+    }
+
+    #[test]
+    fn keeps_blank_values_and_drops_empty_fields() {
+        assert_eq!(
+            parse_qsl("&a&&b=&=c&"),
+            pairs(&[("a", ""), ("b", ""), ("", "c")])
+        );
+        assert!(parse_qsl("").is_empty());
+    }
+
+    #[test]
+    fn plus_is_space_but_encoded_plus_is_not() {
+        assert_eq!(parse_qsl("a+b=c%2Bd"), pairs(&[("a b", "c+d")]));
+    }
+
+    #[test]
+    fn first_equals_splits() {
+        assert_eq!(parse_qsl("a==b=c"), pairs(&[("a", "=b=c")]));
+    }
+
+    #[test]
+    fn invalid_escapes_stay_literal() {
+        assert_eq!(
+            parse_qsl("a=%zz%4&b=%&c=%4"),
+            pairs(&[("a", "%zz%4"), ("b", "%"), ("c", "%4")])
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_per_maximal_subpart() {
+        assert_eq!(parse_qsl("a=%C3%A9%FF"), pairs(&[("a", "\u{e9}\u{fffd}")]));
+        assert_eq!(parse_qsl("a=%F0%90%80"), pairs(&[("a", "\u{fffd}")]));
+        assert_eq!(
+            parse_qsl("a=%ED%A0%80"),
+            pairs(&[("a", "\u{fffd}\u{fffd}\u{fffd}")])
+        );
+    }
+
+    #[test]
+    fn non_ascii_splits_escape_runs() {
+        // CPython decodes each ASCII run on its own, so a sequence cut by a non-ASCII
+        // character is two invalid halves.
+        assert_eq!(
+            parse_qsl("a=%C3\u{e9}%A9"),
+            pairs(&[("a", "\u{fffd}\u{e9}\u{fffd}")])
+        );
+    }
+
+    #[test]
+    fn latin1_bytes_become_code_points() {
+        assert_eq!(
+            parse_qsl_latin1(b"k=\xe9%C3%A9"),
+            pairs(&[("k", "\u{e9}\u{e9}")])
+        );
+    }
+}

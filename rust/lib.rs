@@ -1,0 +1,17 @@
+//! `tachyon_engine._core`: the Rust hot paths behind the `tachyon_engine` package.
+//!
+//! This file only wires the concerns together; each concern keeps its pure logic apart
+//! from its thin PyO3 binding layer.
+
+pub mod build_info;
+pub mod datastructures;
+pub mod text;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    build_info::register(m)?;
+    datastructures::bindings::register(m)?;
+    Ok(())
+}

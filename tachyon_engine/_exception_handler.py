@@ -1,0 +1,80 @@
+"""Mirror of `starlette._exception_handler`.
+
+`wrap_app_handling_exceptions` is defined here so that it calls this module's
+`run_in_threadpool` (tests and tools patch it by that name).
+"""
+
+from __future__ import annotations
+
+from starlette._exception_handler import (
+    ExceptionHandlers as ExceptionHandlers,
+    StatusHandlers as StatusHandlers,
+    _lookup_exception_handler as _lookup_exception_handler,
+)
+
+from tachyon_engine._utils import (
+    is_async_callable as is_async_callable,
+)
+from tachyon_engine.concurrency import (
+    run_in_threadpool as run_in_threadpool,
+)
+from tachyon_engine.exceptions import (
+    HTTPException as HTTPException,
+)
+from tachyon_engine.requests import (
+    Request as Request,
+)
+from tachyon_engine.types import (
+    ASGIApp as ASGIApp,
+    ExceptionHandler as ExceptionHandler,
+    Message as Message,
+    Receive as Receive,
+    Scope as Scope,
+    Send as Send,
+)
+from tachyon_engine.websockets import (
+    WebSocket as WebSocket,
+)
+
+
+def wrap_app_handling_exceptions(app: ASGIApp, conn: Request | WebSocket) -> ASGIApp:
+    """Runs `app`, answering the exceptions that have a registered handler (by status code
+    for `HTTPException`, else by the exception's class hierarchy) and re-raising the rest."""
+    exception_handlers: ExceptionHandlers
+    status_handlers: StatusHandlers
+    try:
+        exception_handlers, status_handlers = conn.scope["starlette.exception_handlers"]
+    except KeyError:
+        exception_handlers, status_handlers = {}, {}
+
+    async def wrapped_app(scope: Scope, receive: Receive, send: Send) -> None:
+        response_started = False
+
+        async def sender(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await app(scope, receive, sender)
+        except Exception as exc:
+            handler = None
+            if isinstance(exc, HTTPException):
+                handler = status_handlers.get(exc.status_code)
+            if handler is None:
+                handler = _lookup_exception_handler(exception_handlers, exc)
+            if handler is None:
+                raise exc
+            if response_started:
+                raise RuntimeError("Caught handled exception, but response already started.") from exc
+            if is_async_callable(handler):
+                response = await handler(conn, exc)  # type: ignore[arg-type]
+            else:
+                response = await run_in_threadpool(handler, conn, exc)  # type: ignore[arg-type]
+            if response is not None:
+                await response(scope, receive, sender)
+            # A reused exception instance would otherwise grow its traceback on every request.
+            exc.__traceback__ = None
+
+    return wrapped_app

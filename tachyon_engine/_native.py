@@ -1,0 +1,23 @@
+"""What runs natively: the report behind `tachyon_engine.accelerated()`."""
+
+from __future__ import annotations
+
+from tachyon_engine import _core
+
+# Each accelerated Starlette behaviour, and the Rust function that implements it.
+_NATIVE_PATHS = {
+    "datastructures.QueryParams(str | bytes)": _core.parse_query_string,
+    "datastructures.Headers lookups (get, [], in, getlist)": _core.headers_get,
+    "requests.cookie_parser": _core.parse_cookie_string,
+    "requests.HTTPConnection.cookies": _core.parse_cookie_headers,
+}
+
+
+def accelerated() -> dict[str, str]:
+    """Maps every accelerated behaviour to the native function that runs it."""
+    return {path: f"{_core.__name__}.{function.__name__}" for path, function in _NATIVE_PATHS.items()}
+
+
+def build_profile() -> str:
+    """`"release"` or `"debug"`: the Cargo profile the extension was built with."""
+    return _core.BUILD_PROFILE

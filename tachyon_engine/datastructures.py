@@ -1,0 +1,85 @@
+"""Mirror of `starlette.datastructures`: `QueryParams` parsing and `Headers` lookups run in Rust."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import starlette.datastructures
+from starlette.datastructures import (
+    URL as URL,
+    Address as Address,
+    CommaSeparatedStrings as CommaSeparatedStrings,
+    FormData as FormData,
+    ImmutableMultiDict as ImmutableMultiDict,
+    MultiDict as MultiDict,
+    Secret as Secret,
+    State as State,
+    UploadFile as UploadFile,
+    URLPath as URLPath,
+    _CovariantValueType as _CovariantValueType,
+    _KeyType as _KeyType,
+)
+
+from tachyon_engine import _core
+from tachyon_engine._utils import (
+    parse_host_header as parse_host_header,
+)
+from tachyon_engine.concurrency import (
+    run_in_threadpool as run_in_threadpool,
+)
+from tachyon_engine.types import (
+    Scope as Scope,
+)
+
+
+class QueryParams(starlette.datastructures.QueryParams):
+    """An immutable multidict, parsed by `_core.parse_query_string` from a str or bytes."""
+
+    def __init__(
+        self,
+        *args: ImmutableMultiDict[Any, Any] | Any,
+        **kwargs: Any,
+    ) -> None:
+        if len(args) == 1 and not kwargs:
+            parsed = _core.parse_query_string(args[0])
+            if parsed is not NotImplemented:
+                self._list, self._dict = parsed
+                return
+        super().__init__(*args, **kwargs)
+
+
+class Headers(starlette.datastructures.Headers):
+    """An immutable, case-insensitive multidict whose lookups scan the raw list in Rust."""
+
+    def __getitem__(self, key: str) -> str:
+        value = _core.headers_get(self._list, key)
+        if value is None:
+            raise KeyError(key)
+        if value is NotImplemented:
+            return super().__getitem__(key)
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = _core.headers_get(self._list, key)
+        if value is NotImplemented:
+            return super().get(key, default)
+        return default if value is None else value
+
+    def getlist(self, key: str) -> list[str]:
+        values = _core.headers_getlist(self._list, key)
+        if values is NotImplemented:
+            return super().getlist(key)
+        return values
+
+    def __contains__(self, key: Any) -> bool:
+        found = _core.headers_contains(self._list, key)
+        if found is NotImplemented:
+            return super().__contains__(key)
+        return found
+
+    def mutablecopy(self) -> MutableHeaders:
+        return MutableHeaders(raw=self._list[:])
+
+
+class MutableHeaders(Headers, starlette.datastructures.MutableHeaders):
+    """Starlette's `MutableHeaders` with the Rust lookups of `Headers`."""

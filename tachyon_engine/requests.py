@@ -1,0 +1,130 @@
+"""Mirror of `starlette.requests`: headers, query params and cookies parse in Rust."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
+from functools import partial
+
+import starlette.datastructures
+import starlette.requests
+from starlette.requests import (
+    SERVER_PUSH_HEADERS_TO_COPY as SERVER_PUSH_HEADERS_TO_COPY,
+    ClientDisconnect as ClientDisconnect,
+    StateT as StateT,
+    empty_receive as empty_receive,
+    empty_send as empty_send,
+    parse_options_header as parse_options_header,
+)
+
+from tachyon_engine import _core
+from tachyon_engine._utils import (
+    AwaitableOrContextManager as AwaitableOrContextManager,
+    AwaitableOrContextManagerWrapper as AwaitableOrContextManagerWrapper,
+)
+from tachyon_engine.datastructures import (
+    URL as URL,
+    Address as Address,
+    FormData as FormData,
+    Headers as Headers,
+    MutableHeaders,
+    QueryParams as QueryParams,
+    State as State,
+)
+from tachyon_engine.exceptions import (
+    HTTPException as HTTPException,
+)
+from tachyon_engine.formparsers import (
+    FormParser as FormParser,
+    MultiPartException as MultiPartException,
+    MultiPartParser as MultiPartParser,
+)
+from tachyon_engine.types import (
+    Message as Message,
+    Receive as Receive,
+    Scope as Scope,
+    Send as Send,
+)
+
+
+def cookie_parser(cookie_string: str) -> dict[str, str]:
+    """Parses a `Cookie` header into a dict, exactly as Starlette's `cookie_parser`."""
+    cookies = _core.parse_cookie_string(cookie_string)
+    if cookies is NotImplemented:
+        return starlette.requests.cookie_parser(cookie_string)
+    return cookies
+
+
+# Header containers whose raw `_list` the Rust cookie parser may read directly: a subclass
+# could override `getlist`, so only these exact types take the fast path.
+_PLAIN_HEADERS = (
+    Headers,
+    MutableHeaders,
+    starlette.datastructures.Headers,
+    starlette.datastructures.MutableHeaders,
+)
+
+
+class HTTPConnection(starlette.requests.HTTPConnection[StateT]):
+    """Starlette's `HTTPConnection` with the Rust-backed `Headers`, `QueryParams` and cookies."""
+
+    @property
+    def headers(self) -> Headers:
+        if not hasattr(self, "_headers"):
+            self._headers = Headers(scope=self.scope)
+        return self._headers
+
+    @property
+    def query_params(self) -> QueryParams:
+        if not hasattr(self, "_query_params"):  # pragma: no branch
+            self._query_params = QueryParams(self.scope["query_string"])
+        return self._query_params
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        if not hasattr(self, "_cookies"):
+            headers = self.headers
+            cookies = NotImplemented
+            if type(headers) in _PLAIN_HEADERS:
+                cookies = _core.parse_cookie_headers(headers._list)
+            if cookies is NotImplemented:
+                cookies = {}
+                for header in headers.getlist("cookie"):
+                    cookies.update(cookie_parser(header))
+            self._cookies = cookies
+        return self._cookies
+
+
+class Request(HTTPConnection[StateT], starlette.requests.Request[StateT]):
+    """Starlette's `Request`, with the accelerated connection properties and form parsers."""
+
+    async def _get_form(
+        self,
+        *,
+        max_files: int | float = 1000,
+        max_fields: int | float = 1000,
+        max_part_size: int = 1024 * 1024,
+    ) -> FormData:
+        if self._form is None:  # pragma: no branch
+            assert parse_options_header is not None, (
+                "The `python-multipart` library must be installed to use form parsing."
+            )
+            content_type, _ = parse_options_header(self.headers.get("Content-Type"))
+            make_parser: Callable[[Headers, AsyncGenerator[bytes, None]], MultiPartParser | FormParser]
+            if content_type == b"multipart/form-data":
+                make_parser = partial(
+                    MultiPartParser, max_files=max_files, max_fields=max_fields, max_part_size=max_part_size
+                )
+            elif content_type == b"application/x-www-form-urlencoded":
+                make_parser = partial(FormParser, max_fields=max_fields, max_part_size=max_part_size)
+            else:
+                self._form = FormData()
+                return self._form
+            try:
+                async with aclosing(self.stream()) as stream:
+                    self._form = await make_parser(self.headers, stream).parse()
+            except MultiPartException as exc:
+                if "app" in self.scope:
+                    raise HTTPException(status_code=400, detail=exc.message)  # noqa: B904
+                raise exc
+        return self._form
