@@ -63,9 +63,7 @@ class Starlette(starlette.applications.Starlette):
     ) -> None:
         # Routes and lifespan go to our router only: `routes` may be a one-shot iterable, and a
         # deprecated lifespan must warn once.
-        super().__init__(  # type: ignore[misc]
-            debug, None, middleware, exception_handlers, None, max_body_size=max_body_size
-        )
+        super().__init__(debug, None, middleware, exception_handlers, None, max_body_size=max_body_size)
         self.router = Router(routes, lifespan=lifespan)
 
     def build_middleware_stack(self) -> ASGIApp:

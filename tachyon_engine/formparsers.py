@@ -9,7 +9,9 @@ from __future__ import annotations
 from tempfile import SpooledTemporaryFile
 
 import starlette.formparsers
-from starlette.formparsers import (
+
+# Includes optional-dependency names (None when not installed), bound as Starlette binds them.
+from starlette.formparsers import (  # type: ignore[attr-defined]
     FormMessage as FormMessage,
     FormParser as FormParser,
     MultiPartException as MultiPartException,

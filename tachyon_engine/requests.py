@@ -8,7 +8,9 @@ from functools import partial
 
 import starlette.datastructures
 import starlette.requests
-from starlette.requests import (
+
+# Includes optional-dependency names (None when not installed), bound as Starlette binds them.
+from starlette.requests import (  # type: ignore[attr-defined]
     SERVER_PUSH_HEADERS_TO_COPY as SERVER_PUSH_HEADERS_TO_COPY,
     ClientDisconnect as ClientDisconnect,
     StateT as StateT,
@@ -68,6 +70,9 @@ _PLAIN_HEADERS = (
 class HTTPConnection(starlette.requests.HTTPConnection[StateT]):
     """Starlette's `HTTPConnection` with the Rust-backed `Headers`, `QueryParams` and cookies."""
 
+    _headers: Headers
+    _query_params: QueryParams
+
     @property
     def headers(self) -> Headers:
         if not hasattr(self, "_headers"):
@@ -84,14 +89,12 @@ class HTTPConnection(starlette.requests.HTTPConnection[StateT]):
     def cookies(self) -> dict[str, str]:
         if not hasattr(self, "_cookies"):
             headers = self.headers
-            cookies = NotImplemented
-            if type(headers) in _PLAIN_HEADERS:
-                cookies = _core.parse_cookie_headers(headers._list)
-            if cookies is NotImplemented:
-                cookies = {}
+            parsed = _core.parse_cookie_headers(headers._list) if type(headers) in _PLAIN_HEADERS else NotImplemented
+            if parsed is NotImplemented:
+                parsed = {}
                 for header in headers.getlist("cookie"):
-                    cookies.update(cookie_parser(header))
-            self._cookies = cookies
+                    parsed.update(cookie_parser(header))
+            self._cookies = parsed
         return self._cookies
 
 

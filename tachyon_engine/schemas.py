@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from starlette.schemas import (
+# Includes optional-dependency names (None when not installed), bound as Starlette binds them.
+from starlette.schemas import (  # type: ignore[attr-defined]
     BaseSchemaGenerator as BaseSchemaGenerator,
     EndpointInfo as EndpointInfo,
     OpenAPIResponse as OpenAPIResponse,
