@@ -7,12 +7,12 @@
 use std::borrow::Cow;
 
 use pyo3::prelude::*;
-use pyo3::BoundObject;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::BoundObject;
 
 use super::cookies::parse_cookie;
 use super::headers::lookup_key;
-use super::query_string::{parse_qsl, parse_qsl_latin1};
+use super::query_string::parse_qsl;
 use crate::text::latin1_to_string;
 
 /// Marks an input the fast path does not take.
@@ -82,7 +82,10 @@ fn header_name(key: &Bound<'_, PyAny>) -> Fast<Vec<u8>> {
 
 /// `Headers.__getitem__` / `get`: the first value of `key`, or `None` when absent.
 #[pyfunction]
-fn headers_get<'py>(raw: &Bound<'py, PyAny>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+fn headers_get<'py>(
+    raw: &Bound<'py, PyAny>,
+    key: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     let find = || -> Fast<Option<Bound<'py, PyString>>> {
         let name = header_name(key)?;
         let mut found = None;
@@ -97,7 +100,10 @@ fn headers_get<'py>(raw: &Bound<'py, PyAny>, key: &Bound<'py, PyAny>) -> PyResul
 
 /// `Headers.getlist`: every value of `key`, in order.
 #[pyfunction]
-fn headers_getlist<'py>(raw: &Bound<'py, PyAny>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+fn headers_getlist<'py>(
+    raw: &Bound<'py, PyAny>,
+    key: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     let collect = || -> Fast<Vec<Bound<'py, PyString>>> {
         let name = header_name(key)?;
         let mut values = Vec::new();
@@ -112,7 +118,10 @@ fn headers_getlist<'py>(raw: &Bound<'py, PyAny>, key: &Bound<'py, PyAny>) -> PyR
 
 /// `Headers.__contains__`.
 #[pyfunction]
-fn headers_contains<'py>(raw: &Bound<'py, PyAny>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+fn headers_contains<'py>(
+    raw: &Bound<'py, PyAny>,
+    key: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     let contains = || -> Fast<bool> {
         let name = header_name(key)?;
         let mut found = false;
@@ -169,17 +178,16 @@ fn parse_cookie_headers<'py>(raw: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyA
 #[pyfunction]
 fn parse_query_string<'py>(query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = query.py();
-    let pairs = if let Ok(bytes) = query.cast_exact::<PyBytes>() {
-        Ok(parse_qsl_latin1(bytes.as_bytes()))
-    } else {
-        exact_str(query).map(|text| parse_qsl(&text))
+    let text = match query.cast_exact::<PyBytes>() {
+        Ok(bytes) => Ok(latin1(bytes.as_bytes())),
+        Err(_) => exact_str(query),
     };
-    let Ok(pairs) = pairs else {
+    let Ok(text) = text else {
         return answer::<()>(py, Ok(Err(Fallback)));
     };
     let items = PyList::empty(py);
     let mapping = PyDict::new(py);
-    for (name, value) in pairs {
+    for (name, value) in parse_qsl(&text) {
         let (name, value) = (PyString::new(py, &name), PyString::new(py, &value));
         mapping.set_item(&name, &value)?;
         items.append(PyTuple::new(py, [name, value])?)?;

@@ -21,22 +21,25 @@ pub fn parse_cookie(cookie: &str) -> Vec<(&str, String)> {
 /// (first digit 0-3) becomes that octal code point and `\` before any character but a
 /// newline becomes that character. Where both could start, the octal escape wins.
 pub fn unquote_cookie(value: &str) -> String {
-    let chars: Vec<char> = value.chars().collect();
-    let n = chars.len();
-    if n < 2 || chars[0] != '"' || chars[n - 1] != '"' {
+    // '"' is one byte, so byte length and character length agree on "at least two".
+    if value.len() < 2 || !value.starts_with('"') || !value.ends_with('"') {
         return value.to_owned();
     }
-    let inner = &chars[1..n - 1];
-    let mut out = String::with_capacity(value.len());
+    let inner = &value[1..value.len() - 1];
+    if !inner.contains('\\') {
+        return inner.to_owned();
+    }
+    let chars: Vec<char> = inner.chars().collect();
+    let mut out = String::with_capacity(inner.len());
     let mut i = 0;
-    while i < inner.len() {
-        if inner[i] == '\\' {
-            if let Some(code) = octal_escape(&inner[i + 1..]) {
+    while i < chars.len() {
+        if chars[i] == '\\' {
+            if let Some(code) = octal_escape(&chars[i + 1..]) {
                 out.push(code);
                 i += 4;
                 continue;
             }
-            if let Some(&next) = inner.get(i + 1) {
+            if let Some(&next) = chars.get(i + 1) {
                 if next != '\n' {
                     out.push(next);
                     i += 2;
@@ -44,7 +47,7 @@ pub fn unquote_cookie(value: &str) -> String {
                 }
             }
         }
-        out.push(inner[i]);
+        out.push(chars[i]);
         i += 1;
     }
     out

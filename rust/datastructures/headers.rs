@@ -6,7 +6,8 @@
 
 /// The lowercased lookup key, or `None` if the key is not ASCII.
 pub fn lookup_key(key: &str) -> Option<Vec<u8>> {
-    key.is_ascii().then(|| key.bytes().map(|b| b.to_ascii_lowercase()).collect())
+    key.is_ascii()
+        .then(|| key.bytes().map(|b| b.to_ascii_lowercase()).collect())
 }
 
 #[cfg(test)]
@@ -15,7 +16,10 @@ mod tests {
 
     #[test]
     fn lowercases_ascii_keys() {
-        assert_eq!(lookup_key("Content-Type").as_deref(), Some(&b"content-type"[..]));
+        assert_eq!(
+            lookup_key("Content-Type").as_deref(),
+            Some(&b"content-type"[..])
+        );
     }
 
     #[test]

@@ -3,13 +3,12 @@
 //! `+` becomes a space before percent-decoding, `%XX` with two hex digits becomes a byte,
 //! each maximal ASCII run is decoded as UTF-8 with invalid sequences replaced (U+FFFD per
 //! maximal invalid subpart, as CPython does), and non-ASCII characters pass through untouched.
+//! Starlette parses `scope["query_string"]` after decoding it as latin-1.
 
 use std::borrow::Cow;
 
-use crate::text::latin1_to_string;
-
 /// Parses a query string given as text.
-pub fn parse_qsl(qs: &str) -> Vec<(String, String)> {
+pub fn parse_qsl(qs: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
     qs.split('&')
         .filter(|field| !field.is_empty())
         .map(|field| {
@@ -19,29 +18,19 @@ pub fn parse_qsl(qs: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Parses a query string given as bytes, decoded as latin-1 first (what Starlette does with
-/// `scope["query_string"]`).
-pub fn parse_qsl_latin1(qs: &[u8]) -> Vec<(String, String)> {
-    match std::str::from_utf8(qs) {
-        Ok(text) if qs.is_ascii() => parse_qsl(text),
-        _ => parse_qsl(&latin1_to_string(qs)),
+/// `unquote(s.replace("+", " "))`.
+pub fn unquote_plus(s: &str) -> Cow<'_, str> {
+    if s.contains('+') {
+        Cow::Owned(unquote(&s.replace('+', " ")).into_owned())
+    } else {
+        unquote(s)
     }
 }
 
-/// `unquote(s.replace("+", " "))`.
-pub fn unquote_plus(s: &str) -> String {
-    let spaced: Cow<'_, str> = if s.contains('+') {
-        Cow::Owned(s.replace('+', " "))
-    } else {
-        Cow::Borrowed(s)
-    };
-    unquote(&spaced)
-}
-
 /// `urllib.parse.unquote(s)` with the default `utf-8` / `replace` arguments.
-pub fn unquote(s: &str) -> String {
+pub fn unquote(s: &str) -> Cow<'_, str> {
     if !s.contains('%') {
-        return s.to_owned();
+        return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
@@ -60,7 +49,7 @@ pub fn unquote(s: &str) -> String {
         out.push_str(other);
         rest = next;
     }
-    out
+    Cow::Owned(out)
 }
 
 /// `urllib.parse.unquote_to_bytes` on ASCII input: `%` followed by two hex digits is a byte,
@@ -97,12 +86,17 @@ fn hex_value(byte: u8) -> Option<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
         items
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn parse_qsl(qs: &str) -> Vec<(String, String)> {
+        super::parse_qsl(qs)
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect()
     }
 
@@ -162,10 +156,8 @@ mod tests {
     }
 
     #[test]
-    fn latin1_bytes_become_code_points() {
-        assert_eq!(
-            parse_qsl_latin1(b"k=\xe9%C3%A9"),
-            pairs(&[("k", "\u{e9}\u{e9}")])
-        );
+    fn latin1_text_passes_through() {
+        let text = crate::text::latin1_to_string(b"k=\xe9%C3%A9");
+        assert_eq!(parse_qsl(&text), pairs(&[("k", "\u{e9}\u{e9}")]));
     }
 }

@@ -1,0 +1,60 @@
+# One front door for developers. `make help` lists the targets.
+# Everything runs inside .venv, created by `make install`.
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
+
+$(PY):
+	python3 -m venv $(VENV)
+
+.PHONY: install
+install: $(PY) ## Build the release extension and install tachyon_engine with its test and dev tools
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet ".[dev]"
+
+.PHONY: build
+build: $(PY) ## Rebuild the extension in place (release profile, editable install) for a fast dev loop
+	$(VENV)/bin/maturin develop --release --quiet
+
+.PHONY: check
+check: lint test ## What CI runs: lint, then every test
+
+.PHONY: test
+test: test-rust test-python compat ## Rust unit tests, the project's tests, the Starlette compat suite
+
+.PHONY: test-rust
+test-rust: ## Rust unit tests
+	cargo test --quiet
+
+.PHONY: test-python
+test-python: ## The project's own tests (differential, mirror, routing)
+	$(VENV)/bin/pytest
+
+.PHONY: compat
+compat: ## Starlette 1.10.0's own suite, stock vs tachyon_engine, with a report
+	$(PY) -m compat_tests
+
+.PHONY: bench
+bench: ## Side-by-side parser benchmark (release builds only)
+	$(PY) -m benchmarks.parsers
+
+.PHONY: lint
+lint: ## ruff, mypy --strict, cargo fmt --check, cargo clippy -D warnings
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	cargo fmt --check
+	cargo clippy --all-targets --quiet -- -D warnings
+
+.PHONY: format
+format: ## Format Python and Rust sources
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+	cargo fmt

@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks: stock Starlette vs tachyon_engine, in one run."""
