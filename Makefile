@@ -27,7 +27,13 @@ build: $(PY) ## Rebuild the extension in place (release profile, editable instal
 check: lint test ## What CI runs: lint, then every test
 
 .PHONY: test
-test: test-rust test-python compat ## Rust unit tests, the project's tests, the Starlette compat suite
+test: test-rust smoke test-python compat ## Rust unit tests, the project's tests, the Starlette compat suite
+
+.PHONY: smoke
+smoke: ## The installed package imports from outside the repository, with a release extension
+	cd "$$(mktemp -d)" && $(abspath $(PY)) -c 'import tachyon_engine._core as core, tachyon_engine as te; \
+		print("tachyon_engine", core.__version__, core.BUILD_PROFILE, "from", te.__file__); \
+		assert core.BUILD_PROFILE == "release"'
 
 .PHONY: test-rust
 test-rust: ## Rust unit tests
@@ -46,10 +52,11 @@ bench: ## Side-by-side parser benchmark (release builds only)
 	$(PY) -m benchmarks.parsers
 
 .PHONY: lint
-lint: ## ruff, mypy --strict, cargo fmt --check, cargo clippy -D warnings
+lint: ## ruff, mypy --strict, stubtest of _core.pyi, cargo fmt --check, cargo clippy -D warnings
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	cd "$$(mktemp -d)" && $(abspath $(PY)) -m mypy.stubtest tachyon_engine._core
 	cargo fmt --check
 	cargo clippy --all-targets --quiet -- -D warnings
 

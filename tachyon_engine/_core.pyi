@@ -7,6 +7,17 @@ runs Starlette's own code.
 from types import NotImplementedType
 from typing import Any
 
+__all__ = [
+    "__version__",
+    "BUILD_PROFILE",
+    "headers_get",
+    "headers_getlist",
+    "headers_contains",
+    "parse_cookie_string",
+    "parse_cookie_headers",
+    "parse_query_string",
+]
+
 __version__: str
 BUILD_PROFILE: str
 

@@ -82,6 +82,7 @@ fn header_name(key: &Bound<'_, PyAny>) -> Fast<Vec<u8>> {
 
 /// `Headers.__getitem__` / `get`: the first value of `key`, or `None` when absent.
 #[pyfunction]
+#[pyo3(signature = (raw, key, /))]
 fn headers_get<'py>(
     raw: &Bound<'py, PyAny>,
     key: &Bound<'py, PyAny>,
@@ -100,6 +101,7 @@ fn headers_get<'py>(
 
 /// `Headers.getlist`: every value of `key`, in order.
 #[pyfunction]
+#[pyo3(signature = (raw, key, /))]
 fn headers_getlist<'py>(
     raw: &Bound<'py, PyAny>,
     key: &Bound<'py, PyAny>,
@@ -118,6 +120,7 @@ fn headers_getlist<'py>(
 
 /// `Headers.__contains__`.
 #[pyfunction]
+#[pyo3(signature = (raw, key, /))]
 fn headers_contains<'py>(
     raw: &Bound<'py, PyAny>,
     key: &Bound<'py, PyAny>,
@@ -144,6 +147,7 @@ fn insert_cookies(into: &Bound<'_, PyDict>, cookie: &str) -> PyResult<()> {
 
 /// `cookie_parser(cookie_string)`.
 #[pyfunction]
+#[pyo3(signature = (cookie, /))]
 fn parse_cookie_string<'py>(cookie: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = cookie.py();
     let parsed = exact_str(cookie).map(|text| -> PyResult<Bound<'py, PyDict>> {
@@ -156,6 +160,7 @@ fn parse_cookie_string<'py>(cookie: &Bound<'py, PyAny>) -> PyResult<Bound<'py, P
 
 /// `HTTPConnection.cookies` from the raw header list: every `cookie` header, parsed in order.
 #[pyfunction]
+#[pyo3(signature = (raw, /))]
 fn parse_cookie_headers<'py>(raw: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = raw.py();
     let cookies = PyDict::new(py);
@@ -176,6 +181,7 @@ fn parse_cookie_headers<'py>(raw: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyA
 
 /// `QueryParams(str_or_bytes)`: returns `(items, dict)` as Starlette stores them.
 #[pyfunction]
+#[pyo3(signature = (query, /))]
 fn parse_query_string<'py>(query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = query.py();
     let text = match query.cast_exact::<PyBytes>() {
