@@ -80,6 +80,21 @@ fn header_name(key: &Bound<'_, PyAny>) -> Fast<Vec<u8>> {
     lookup_key(&exact_str(key)?).ok_or(Fallback)
 }
 
+/// The decoded values of header `key`, in order; only the first one when `first_only`.
+fn header_values<'py>(
+    raw: &Bound<'py, PyAny>,
+    key: &Bound<'py, PyAny>,
+    first_only: bool,
+) -> Fast<Vec<Bound<'py, PyString>>> {
+    let name = header_name(key)?;
+    let mut values = Vec::new();
+    scan_headers(raw, &name, |value| {
+        values.push(decode_header_value(value)?);
+        Ok(!first_only)
+    })?;
+    Ok(values)
+}
+
 /// `Headers.__getitem__` / `get`: the first value of `key`, or `None` when absent.
 #[pyfunction]
 #[pyo3(signature = (raw, key, /))]
@@ -87,16 +102,8 @@ fn headers_get<'py>(
     raw: &Bound<'py, PyAny>,
     key: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let find = || -> Fast<Option<Bound<'py, PyString>>> {
-        let name = header_name(key)?;
-        let mut found = None;
-        scan_headers(raw, &name, |value| {
-            found = Some(decode_header_value(value)?);
-            Ok(false)
-        })?;
-        Ok(found)
-    };
-    answer(raw.py(), Ok(find()))
+    let first = header_values(raw, key, true).map(|values| values.into_iter().next());
+    answer(raw.py(), Ok(first))
 }
 
 /// `Headers.getlist`: every value of `key`, in order.
@@ -106,35 +113,25 @@ fn headers_getlist<'py>(
     raw: &Bound<'py, PyAny>,
     key: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let collect = || -> Fast<Vec<Bound<'py, PyString>>> {
-        let name = header_name(key)?;
-        let mut values = Vec::new();
-        scan_headers(raw, &name, |value| {
-            values.push(decode_header_value(value)?);
-            Ok(true)
-        })?;
-        Ok(values)
-    };
-    answer(raw.py(), Ok(collect()))
+    answer(raw.py(), Ok(header_values(raw, key, false)))
 }
 
-/// `Headers.__contains__`.
+/// `Headers.__contains__`: like Starlette, stops at the first matching name.
 #[pyfunction]
 #[pyo3(signature = (raw, key, /))]
 fn headers_contains<'py>(
     raw: &Bound<'py, PyAny>,
     key: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let contains = || -> Fast<bool> {
-        let name = header_name(key)?;
+    let found = header_name(key).and_then(|name| {
         let mut found = false;
         scan_headers(raw, &name, |_| {
             found = true;
             Ok(false)
         })?;
         Ok(found)
-    };
-    answer(raw.py(), Ok(contains()))
+    });
+    answer(raw.py(), Ok(found))
 }
 
 /// Inserts parsed cookies into `into` one by one, so dict order and overwrites are Python's.

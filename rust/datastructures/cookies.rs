@@ -68,18 +68,12 @@ fn octal_escape(digits: &[char]) -> Option<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::datastructures::test_support::pairs;
 
     fn parsed(cookie: &str) -> Vec<(String, String)> {
         parse_cookie(cookie)
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))
-            .collect()
-    }
-
-    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-        items
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
     }
 

@@ -86,13 +86,7 @@ fn hex_value(byte: u8) -> Option<u8> {
 
 #[cfg(test)]
 mod tests {
-    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-        items
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
+    use crate::datastructures::test_support::pairs;
     fn parse_qsl(qs: &str) -> Vec<(String, String)> {
         super::parse_qsl(qs)
             .into_iter()
