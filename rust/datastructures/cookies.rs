@@ -68,7 +68,7 @@ fn octal_escape(digits: &[char]) -> Option<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::datastructures::test_support::pairs;
+    use crate::datastructures::test_support::{pairs, random_inputs};
 
     fn parsed(cookie: &str) -> Vec<(String, String)> {
         parse_cookie(cookie)
@@ -102,5 +102,16 @@ mod tests {
         assert_eq!(unquote_cookie("\""), "\"");
         assert_eq!(unquote_cookie("\"\""), "");
         assert_eq!(unquote_cookie("x\"y\""), "x\"y\"");
+    }
+
+    #[test]
+    fn random_inputs_never_grow_and_never_panic() {
+        for input in random_inputs(200_000) {
+            for (name, value) in parse_cookie(&input) {
+                // Names are slices of the input; unquoting only ever removes characters.
+                assert!(input.contains(name), "{input:?}");
+                assert!(value.chars().count() <= input.chars().count(), "{input:?}");
+            }
+        }
     }
 }

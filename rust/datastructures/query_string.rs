@@ -86,7 +86,7 @@ fn hex_value(byte: u8) -> Option<u8> {
 
 #[cfg(test)]
 mod tests {
-    use crate::datastructures::test_support::pairs;
+    use crate::datastructures::test_support::{pairs, random_inputs};
     fn parse_qsl(qs: &str) -> Vec<(String, String)> {
         super::parse_qsl(qs)
             .into_iter()
@@ -153,5 +153,20 @@ mod tests {
     fn latin1_text_passes_through() {
         let text = crate::text::latin1_to_string(b"k=\xe9%C3%A9");
         assert_eq!(parse_qsl(&text), pairs(&[("k", "\u{e9}\u{e9}")]));
+    }
+
+    #[test]
+    fn random_inputs_keep_the_field_structure() {
+        for input in random_inputs(200_000) {
+            let fields: Vec<&str> = input.split('&').filter(|f| !f.is_empty()).collect();
+            let parsed = super::parse_qsl(&input);
+            assert_eq!(parsed.len(), fields.len(), "{input:?}");
+            for (field, (name, value)) in fields.iter().zip(&parsed) {
+                if !field.contains(['%', '+']) {
+                    let (n, v) = field.split_once('=').unwrap_or((field, ""));
+                    assert_eq!((name.as_ref(), value.as_ref()), (n, v), "{input:?}");
+                }
+            }
+        }
     }
 }
