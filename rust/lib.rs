@@ -5,6 +5,7 @@
 
 pub mod build_info;
 pub mod datastructures;
+pub mod routing;
 pub mod text;
 
 use pyo3::prelude::*;
@@ -13,5 +14,6 @@ use pyo3::prelude::*;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     build_info::register(m)?;
     datastructures::bindings::register(m)?;
+    routing::bindings::register(m)?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 """Mirror of `starlette.routing`.
 
-Function endpoints receive tachyon_engine's `Request` / `WebSocket`, so the accelerated
-connection properties reach user code; matching itself is still Starlette's.
+`Router` finds its route through a Rust index (see `_route_index`) with Starlette's exact
+decisions, and function endpoints receive tachyon_engine's `Request` / `WebSocket`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from starlette.routing import (
     BaseRoute as BaseRoute,
     Host as Host,
     Match as Match,
-    Mount as Mount,
     NoMatchFound as NoMatchFound,
     _AsyncLiftContextManager as _AsyncLiftContextManager,
     _DefaultLifespan as _DefaultLifespan,
@@ -31,6 +30,7 @@ from starlette.routing import (
 from tachyon_engine._exception_handler import (
     wrap_app_handling_exceptions as wrap_app_handling_exceptions,
 )
+from tachyon_engine._route_index import index_of
 from tachyon_engine._utils import (
     get_route_path as get_route_path,
     is_async_callable as is_async_callable,
@@ -158,7 +158,84 @@ class WebSocketRoute(starlette.routing.WebSocketRoute):
         self.app = _wrap_app(self.app, middleware, None)
 
 
+class Mount(starlette.routing.Mount):
+    def __init__(
+        self,
+        path: str,
+        app: ASGIApp | None = None,
+        routes: Sequence[BaseRoute] | None = None,
+        name: str | None = None,
+        *,
+        middleware: Sequence[Middleware] | None = None,
+        max_body_size: int | None = None,
+    ) -> None:
+        super().__init__(path, app=app, routes=routes, name=name)
+        # Starlette built its own router for `routes`; mount an indexed one instead.
+        if app is None:
+            self._base_app = Router(routes=self._base_app.routes)
+        self.app = _wrap_app(self._base_app, middleware, max_body_size)
+
+
 class Router(starlette.routing.Router):
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] in ("http", "websocket", "lifespan")
+
+        if "router" not in scope:
+            scope["router"] = self
+
+        if scope["type"] == "lifespan":
+            await self.lifespan(scope, receive, send)
+            return
+
+        index = index_of(self)
+        found = index.resolve(self.routes, scope, False)
+        if found is NotImplemented:
+            await super().app(scope, receive, send)
+            return
+        kind, route, child_scope = found
+        if kind:
+            scope["route"] = route
+            scope.update(child_scope)
+            await route.handle(scope, receive, send)
+            return
+
+        route_path = get_route_path(scope)
+        if scope["type"] == "http" and self.redirect_slashes and route_path != "/":
+            redirect_scope = dict(scope)
+            if route_path.endswith("/"):
+                redirect_scope["path"] = redirect_scope["path"].rstrip("/")
+            else:
+                redirect_scope["path"] = redirect_scope["path"] + "/"
+            if self._matches_any(index, redirect_scope):
+                redirect_url = URL(scope=redirect_scope)
+                response = RedirectResponse(url=str(redirect_url))
+                await response(scope, receive, send)
+                return
+
+        await self.default(scope, receive, send)
+
+    def _matches_any(self, index: Any, scope: Scope) -> bool:
+        """Whether any route matches `scope` at all, asking routes in order until one does."""
+        found = index.resolve(self.routes, scope, True)
+        if found is not NotImplemented:
+            return bool(found[0])
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match is not Match.NONE:
+                return True
+        return False
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        for route in index_of(self).url_path_candidates(self.routes, name):
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                pass
+        raise NoMatchFound(name, path_params)
+
+    def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:  # pragma: no cover
+        self.routes.append(Mount(path, app=app, name=name))
+
     def add_route(
         self,
         path: str,

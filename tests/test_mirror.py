@@ -21,7 +21,7 @@ REPLACED = {
     "tachyon_engine.formparsers": {"MultiPartParser"},
     "tachyon_engine.middleware.exceptions": {"ExceptionMiddleware"},
     "tachyon_engine.requests": {"HTTPConnection", "Request", "cookie_parser"},
-    "tachyon_engine.routing": {"Route", "Router", "WebSocketRoute", "request_response", "websocket_session"},
+    "tachyon_engine.routing": {"Mount", "Route", "Router", "WebSocketRoute", "request_response", "websocket_session"},
     "tachyon_engine.websockets": {"WebSocket"},
 }
 

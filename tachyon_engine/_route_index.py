@@ -1,0 +1,169 @@
+"""The per-router index behind tachyon_engine's routing.
+
+Each route is described once (`describe`) for the Rust `RouteIndex`: plain `Route` and
+`WebSocketRoute` objects with built-in convertors are matched natively, `Mount` is narrowed
+by its path prefix and confirmed by its own `matches`, and anything else (`Host`, custom
+convertors, route classes that override `matches`) is confirmed by its own `matches` on every
+request. The native side checks before each request that the router's `routes` list still
+holds the same objects, so routes added, removed or replaced at any time are honoured.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from starlette.convertors import (
+    Convertor,
+    FloatConvertor,
+    IntegerConvertor,
+    PathConvertor,
+    StringConvertor,
+    UUIDConvertor,
+)
+from starlette.routing import PARAM_REGEX, BaseRoute, Match, Mount, Route, WebSocketRoute
+
+from tachyon_engine import _core
+
+Descriptor = tuple[str, list[str | tuple[str, str]]] | None
+
+
+class _Builtin(NamedTuple):
+    name: str
+    regex: str
+    convert: Any
+
+
+# The built-in convertors as Starlette defines them, captured at import: a convertor whose
+# class, regex or `convert` differs from these is not matched natively.
+_BUILTIN_CONVERTORS: dict[type[Convertor[Any]], _Builtin] = {
+    cls: _Builtin(name, cls.regex, cls.convert)
+    for name, cls in [
+        ("str", StringConvertor),
+        ("path", PathConvertor),
+        ("int", IntegerConvertor),
+        ("float", FloatConvertor),
+        ("uuid", UUIDConvertor),
+    ]
+}
+
+
+def _route_kind(route: BaseRoute) -> str | None:
+    """Which stock `matches` the route runs, if it runs a stock one."""
+    cls = type(route)
+    if isinstance(route, Route) and cls.matches is Route.matches:
+        return "http"
+    if isinstance(route, WebSocketRoute) and cls.matches is WebSocketRoute.matches:
+        return "websocket"
+    if isinstance(route, Mount) and cls.matches is Mount.matches:
+        return "mount"
+    return None
+
+
+def _segments(path: str, convertors: dict[str, Convertor[Any]], path_regex: re.Pattern[str]) -> list[Any] | None:
+    """The path as literal and `(name, convertor)` segments, if the route's compiled regex is
+    exactly what these segments compile to and every convertor is a built-in one."""
+    segments: list[str | tuple[str, str]] = []
+    expected = "^"
+    end = 0
+    for match in PARAM_REGEX.finditer(path):
+        name = match.group(1)
+        convertor = convertors.get(name)
+        builtin = _BUILTIN_CONVERTORS.get(type(convertor))  # type: ignore[arg-type]
+        if (
+            builtin is None
+            or getattr(convertor, "__dict__", None)
+            or type(convertor).regex != builtin.regex
+            or type(convertor).convert is not builtin.convert
+        ):
+            return None
+        literal = path[end : match.start()]
+        if literal:
+            segments.append(literal)
+        segments.append((name, builtin.name))
+        expected += re.escape(literal) + f"(?P<{name}>{builtin.regex})"
+        end = match.end()
+    tail = path[end:]
+    if tail:
+        segments.append(tail)
+    expected += re.escape(tail) + "$"
+    if path_regex.pattern != expected or path_regex.flags != re.UNICODE:
+        return None
+    return segments
+
+
+def describe(route: BaseRoute) -> Descriptor:
+    """What the native index needs to know about a route; `None` to always ask the route."""
+    kind = _route_kind(route)
+    if kind is None:
+        return None
+    try:
+        path = route.path + "/{path:path}" if kind == "mount" else route.path  # type: ignore[attr-defined]
+        segments = _segments(path, route.param_convertors, route.path_regex)  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):
+        return None
+    return None if segments is None else (kind, segments)
+
+
+def _plain_name(route: BaseRoute) -> str | None:
+    """The name a route answers `url_path_for` to, when its `url_path_for` is the stock
+    exact-name one (Route, WebSocketRoute); `None` when it must always be asked."""
+    cls = type(route)
+    stock = (isinstance(route, Route) and cls.url_path_for is Route.url_path_for) or (
+        isinstance(route, WebSocketRoute) and cls.url_path_for is WebSocketRoute.url_path_for
+    )
+    name = getattr(route, "name", None) if stock else None
+    return name if isinstance(name, str) else None
+
+
+class RouteIndex:
+    """One router's index: routing candidates and `url_path_for` candidates."""
+
+    __slots__ = ("_always_named", "_by_name", "_native")
+
+    def __init__(self) -> None:
+        self._native = _core.RouteIndex(Match.FULL, Match.PARTIAL, uuid.UUID)
+        self._by_name: dict[str, list[int]] = {}
+        self._always_named: list[int] = []
+
+    def _refresh(self, routes: Sequence[BaseRoute]) -> bool:
+        """Re-describes `routes` if they changed; `False` if they cannot be indexed."""
+        if self._native.is_current(routes):
+            return True
+        if type(routes) is not list:
+            return False
+        self._native.rebuild(routes, [describe(route) for route in routes])
+        self._by_name, self._always_named = {}, []
+        for position, route in enumerate(routes):
+            name = _plain_name(route)
+            if name is None:
+                self._always_named.append(position)
+            else:
+                self._by_name.setdefault(name, []).append(position)
+        return True
+
+    def resolve(self, routes: Sequence[BaseRoute], scope: Any, stop_at_partial: bool) -> Any:
+        """`(kind, route, child_scope)` with kind 2 (full), 1 (partial) or 0 (none), or
+        `NotImplemented` when Starlette's own loop must answer."""
+        found = self._native.resolve(routes, scope, stop_at_partial)
+        if found is NotImplemented and not self._native.is_current(routes) and self._refresh(routes):
+            found = self._native.resolve(routes, scope, stop_at_partial)
+        return found
+
+    def url_path_candidates(self, routes: Sequence[BaseRoute], name: str) -> Sequence[BaseRoute]:
+        """The routes that may answer `url_path_for(name, ...)`, in order."""
+        if not self._refresh(routes):
+            return routes
+        positions = sorted(self._by_name.get(name, []) + self._always_named)
+        return [routes[position] for position in positions]
+
+
+def index_of(router: Any) -> RouteIndex:
+    """The router's index, created on first use (routers of any class can be indexed)."""
+    try:
+        index: RouteIndex = router._tachyon_route_index
+    except AttributeError:
+        index = router._tachyon_route_index = RouteIndex()
+    return index
