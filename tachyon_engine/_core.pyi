@@ -5,7 +5,7 @@ runs Starlette's own code.
 """
 
 from types import NotImplementedType
-from typing import Any
+from typing import Any, final
 
 __all__ = [
     "__version__",
@@ -16,6 +16,7 @@ __all__ = [
     "parse_cookie_string",
     "parse_cookie_headers",
     "parse_query_string",
+    "RouteIndex",
 ]
 
 __version__: str
@@ -27,3 +28,12 @@ def headers_contains(raw: Any, key: Any, /) -> bool | NotImplementedType: ...
 def parse_cookie_string(cookie: Any, /) -> dict[str, str] | NotImplementedType: ...
 def parse_cookie_headers(raw: Any, /) -> dict[str, str] | NotImplementedType: ...
 def parse_query_string(query: Any, /) -> tuple[list[tuple[str, str]], dict[str, str]] | NotImplementedType: ...
+
+@final
+class RouteIndex:
+    """One router's route index; see `tachyon_engine._route_index`."""
+
+    def __new__(cls, match_full: Any, match_partial: Any, uuid_class: Any) -> RouteIndex: ...
+    def is_current(self, routes: Any) -> bool: ...
+    def rebuild(self, routes: list[Any], descriptors: list[Any]) -> None: ...
+    def resolve(self, routes: Any, scope: Any, stop_at_partial: bool) -> tuple[int, Any, Any] | NotImplementedType: ...

@@ -38,16 +38,14 @@ class _Builtin(NamedTuple):
 
 # The built-in convertors as Starlette defines them, captured at import: a convertor whose
 # class, regex or `convert` differs from these is not matched natively.
-_BUILTIN_CONVERTORS: dict[type[Convertor[Any]], _Builtin] = {
-    cls: _Builtin(name, cls.regex, cls.convert)
-    for name, cls in [
-        ("str", StringConvertor),
-        ("path", PathConvertor),
-        ("int", IntegerConvertor),
-        ("float", FloatConvertor),
-        ("uuid", UUIDConvertor),
-    ]
-}
+_BUILTIN_CLASSES: list[tuple[str, type[Convertor[Any]]]] = [
+    ("str", StringConvertor),
+    ("path", PathConvertor),
+    ("int", IntegerConvertor),
+    ("float", FloatConvertor),
+    ("uuid", UUIDConvertor),
+]
+_BUILTIN_CONVERTORS = {cls: _Builtin(name, cls.regex, cls.convert) for name, cls in _BUILTIN_CLASSES}
 
 
 def _route_kind(route: BaseRoute) -> str | None:
@@ -71,9 +69,10 @@ def _segments(path: str, convertors: dict[str, Convertor[Any]], path_regex: re.P
     for match in PARAM_REGEX.finditer(path):
         name = match.group(1)
         convertor = convertors.get(name)
-        builtin = _BUILTIN_CONVERTORS.get(type(convertor))  # type: ignore[arg-type]
+        builtin = None if convertor is None else _BUILTIN_CONVERTORS.get(type(convertor))
         if (
-            builtin is None
+            convertor is None
+            or builtin is None
             or getattr(convertor, "__dict__", None)
             or type(convertor).regex != builtin.regex
             or type(convertor).convert is not builtin.convert

@@ -172,7 +172,7 @@ class Mount(starlette.routing.Mount):
         super().__init__(path, app=app, routes=routes, name=name)
         # Starlette built its own router for `routes`; mount an indexed one instead.
         if app is None:
-            self._base_app = Router(routes=self._base_app.routes)
+            self._base_app = Router(routes=self.routes)
         self.app = _wrap_app(self._base_app, middleware, max_body_size)
 
 

@@ -10,6 +10,8 @@ import starlette.requests
 import starlette.routing
 
 import tachyon_engine._exception_handler
+import tachyon_engine.routing
+from tachyon_engine._route_index import index_of
 from tachyon_engine.applications import Starlette
 from tachyon_engine.exceptions import HTTPException
 from tachyon_engine.middleware import Middleware
@@ -134,3 +136,50 @@ def test_exception_handlers_run_through_this_package(monkeypatch: pytest.MonkeyP
     assert calls == [on_value_error]
     assert client.get("/forbidden").text == "no"
     assert client.get("/missing").status_code == 404
+
+
+def test_route_index_cycles_are_collected() -> None:
+    import gc
+    import weakref
+
+    class App:
+        def __init__(self) -> None:
+            self.router = Router([Route("/", self.endpoint)])
+
+        async def endpoint(self, request: Request) -> PlainTextResponse:
+            return PlainTextResponse("ok")
+
+    app = App()
+    assert TestClient(app.router).get("/").text == "ok"  # builds the router's native index
+    alive = weakref.ref(app)
+    del app
+    gc.collect()
+    assert alive() is None
+
+
+def test_unusual_scopes_take_starlette_loop() -> None:
+    router = Router([Route("/users/{id:int}", describe)])
+    stock = starlette.routing.Router([starlette.routing.Route("/users/{id:int}", describe)])
+    scopes: list[dict[str, Any]] = [
+        {"type": "http", "method": "GET", "path": "/users/\ud800", "root_path": ""},
+        {"type": "http", "method": "GET", "path": "/users/1", "root_path": None},
+    ]
+    for scope in scopes:
+        assert router.routes[0].matches(dict(scope))[0] == stock.routes[0].matches(dict(scope))[0]
+        found = index_of(router).resolve(router.routes, dict(scope), False)
+        assert found is NotImplemented
+
+
+def test_url_path_for_through_the_index() -> None:
+    router = Router(
+        [
+            Route("/a/{x:int}", describe, name="a"),
+            tachyon_engine.routing.Mount("/m", routes=[Route("/b", describe, name="b")], name="m"),
+        ]
+    )
+    assert router.url_path_for("a", x=3) == "/a/3"
+    assert router.url_path_for("m:b") == "/m/b"
+    with pytest.raises(starlette.routing.NoMatchFound, match='No route exists for name "a" and params "y".'):
+        router.url_path_for("a", y=3)
+    router.routes.append(Route("/late", describe, name="late"))
+    assert router.url_path_for("late") == "/late"
