@@ -15,9 +15,9 @@ $(PY):
 	python3 -m venv $(VENV)
 
 .PHONY: install
-install: $(PY) ## Build the release extension and install tachyon_engine with its test and dev tools
+install: $(PY) ## Build the release extension and install tachyon_engine with its test, dev and benchmark tools
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet ".[dev]"
+	$(PIP) install --quiet ".[dev,bench]"
 
 .PHONY: build
 build: $(PY) ## Rebuild the extension in place (release profile, editable install) for a fast dev loop
@@ -27,7 +27,7 @@ build: $(PY) ## Rebuild the extension in place (release profile, editable instal
 check: lint test ## What CI runs: lint, then every test
 
 .PHONY: test
-test: test-rust smoke test-python compat ## Rust unit tests, the project's tests, the Starlette compat suite
+test: test-rust smoke test-python compat bench-smoke ## Rust tests, project tests, Starlette compat suite, benchmark smoke pass
 
 .PHONY: smoke
 smoke: ## The installed package imports from outside the repository, with a release extension
@@ -48,8 +48,12 @@ compat: ## Starlette 1.10.0's own suite, stock vs tachyon_engine, with a report
 	$(PY) -m compat_tests
 
 .PHONY: bench
-bench: ## Side-by-side parser benchmark (release builds only)
-	$(PY) -m benchmarks.parsers
+bench: ## Full side-by-side matrix, stock vs tachyon_engine (~10 min): benchmarks/RESULTS.md + charts
+	$(PY) -m benchmarks
+
+.PHONY: bench-smoke
+bench-smoke: ## Every benchmark section once, tiny budgets; fails on a crash or a differing output
+	$(PY) -m benchmarks --smoke
 
 .PHONY: lint
 lint: ## ruff, mypy --strict, stubtest of _core.pyi, cargo fmt --check, cargo clippy -D warnings

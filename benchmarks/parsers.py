@@ -1,13 +1,19 @@
 """The Rust parsers against Starlette's on the same inputs: query strings, cookies, headers.
 
-python -m benchmarks.parsers [--rounds N]
+python -m benchmarks.parsers [--rounds N] [--budget-ms MS] [--json FILE]
+
+Both stacks run in this one process (the parsers are pure functions); `python -m benchmarks`
+runs it as one of its sections.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import sys
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import starlette
@@ -98,6 +104,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--budget-ms", type=float, default=20.0, help="time per side per round")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
     require_release_build()
     print(
@@ -108,6 +115,8 @@ def main() -> int:
     )
     results = [measure(s, args.rounds, args.budget_ms * 1e6) for s in scenarios()]
     print(table(results))
+    if args.json:
+        args.json.write_text(json.dumps([asdict(result) for result in results], indent=1))
     return 0 if all(r.correct for r in results) else 1
 
 

@@ -1,0 +1,1 @@
+"""End to end: the same app on uvicorn and on granian, loaded by wrk over loopback."""

@@ -1,0 +1,131 @@
+"""Whole-app, JSON and form scenarios, built from one stack's classes."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from benchmarks.scenarios.asgi import (
+    BROWSER_HEADERS,
+    ChunkedBody,
+    Scope,
+    chunks_of,
+    http_scope,
+    no_body,
+    request_operation,
+    send_plain,
+)
+from benchmarks.scenarios.operation import Builder, Operation, probe
+from benchmarks.scenarios.payloads import (
+    json_body,
+    json_content,
+    multipart_body,
+    multipart_content_type,
+    urlencoded_body,
+)
+from benchmarks.stacks import Stack
+
+
+def demo_app(stack: Stack) -> Any:
+    """Hello world, and a route reading a path param, query params, a header and a cookie and
+    answering JSON: the app of the whole-app scenarios and of the end-to-end runs."""
+
+    async def hello(request: Any) -> Any:
+        return stack.PlainTextResponse("Hello, world!")
+
+    async def user(request: Any) -> Any:
+        return stack.JSONResponse(
+            {
+                "user_id": request.path_params["user_id"],
+                "q": request.query_params.get("q"),
+                "page": request.query_params.get("page"),
+                "agent": request.headers.get("user-agent"),
+                "session": request.cookies.get("session"),
+            }
+        )
+
+    return stack.Starlette(routes=[stack.Route("/", hello), stack.Route("/users/{user_id:int}", user)])
+
+
+PARAMS_PATH = "/users/42"
+PARAMS_QUERY = b"q=tachyon+engine&page=2"
+
+
+def hello_world(stack: Stack) -> Operation:
+    return request_operation(demo_app(stack), lambda: (http_scope(headers=BROWSER_HEADERS), no_body))
+
+
+def request_params(stack: Stack) -> Operation:
+    return request_operation(
+        demo_app(stack), lambda: (http_scope(path=PARAMS_PATH, query=PARAMS_QUERY, headers=BROWSER_HEADERS), no_body)
+    )
+
+
+def json_response(size: int) -> Builder:
+    def build(stack: Stack) -> Operation:
+        content = json_content(size)
+
+        async def app(scope: Scope, receive: Any, send: Any) -> None:
+            await stack.JSONResponse(content)(scope, receive, send)
+
+        return request_operation(app, lambda: (http_scope(), no_body))
+
+    return build
+
+
+def request_json(size: int) -> Builder:
+    def build(stack: Stack) -> Operation:
+        body = chunks_of(json_body(size))
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(sum(map(len, body))).encode())]
+
+        async def app(scope: Scope, receive: Any, send: Any) -> None:
+            value = await stack.Request(scope, receive).json()
+            if probe.enabled:
+                probe.record(value)
+            await send_plain(send, 200, b"ok")
+
+        return request_operation(app, lambda: (http_scope("POST", headers=headers), ChunkedBody(body)))
+
+    return build
+
+
+def form(body: bytes, content_type: bytes) -> Builder:
+    def build(stack: Stack) -> Operation:
+        chunks = chunks_of(body)
+        headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+
+        async def app(scope: Scope, receive: Any, send: Any) -> None:
+            async with stack.Request(scope, receive).form() as data:
+                if probe.enabled:
+                    probe.record(await _describe(data.multi_items()))
+                count = len(data)
+            await send_plain(send, 200, b"%d" % count)
+
+        return request_operation(app, lambda: (http_scope("POST", headers=headers), ChunkedBody(chunks)))
+
+    return build
+
+
+async def _describe(items: list[tuple[str, Any]]) -> list[object]:
+    """Form items as plain data; uploaded files by their metadata and a hash of their content."""
+    described: list[object] = []
+    for name, value in items:
+        if isinstance(value, str):
+            described.append((name, value))
+        else:
+            content = await value.read()
+            headers = list(value.headers.items())
+            described.append((name, value.filename, value.content_type, value.size, headers, _sha(content)))
+    return described
+
+
+def _sha(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def urlencoded_form(fields: int) -> Builder:
+    return form(urlencoded_body(fields), b"application/x-www-form-urlencoded")
+
+
+def multipart_form(fields: int = 0, files: tuple[int, ...] = ()) -> Builder:
+    return form(multipart_body(fields, files), multipart_content_type())

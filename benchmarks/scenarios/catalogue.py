@@ -1,0 +1,53 @@
+"""Every scenario of the project's own, by suite. A suite runs in one worker process per side."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from benchmarks.scenarios import apps, fastapi_apps, routing, steps
+from benchmarks.scenarios.asgi import KiB, MiB
+from benchmarks.scenarios.operation import Builder
+
+
+@dataclass(frozen=True)
+class Case:
+    group: str
+    name: str
+    build: Builder
+
+
+def _routing_cases() -> list[Case]:
+    return [
+        Case("routing", f"{count} routes: {case.label}", routing.routing(count, case))
+        for count in routing.ROUTE_COUNTS
+        for case in routing.cases(count)
+    ]
+
+
+SUITES: dict[str, list[Case]] = {
+    "apps": [
+        Case("app", "hello world, full app", apps.hello_world),
+        Case("app", "path + query + header + cookie -> JSON", apps.request_params),
+        *_routing_cases(),
+        Case("json", "JSONResponse 1 KiB", apps.json_response(KiB)),
+        Case("json", "JSONResponse 64 KiB", apps.json_response(64 * KiB)),
+        Case("json", "JSONResponse 1 MiB", apps.json_response(MiB)),
+        Case("json", "Request.json() 1 KiB", apps.request_json(KiB)),
+        Case("json", "Request.json() 1 MiB", apps.request_json(MiB)),
+        Case("forms", "urlencoded form, 1,000 fields", apps.urlencoded_form(1000)),
+        Case("forms", "multipart, 1,000 fields", apps.multipart_form(fields=1000)),
+        Case("forms", "multipart, 1 MiB file", apps.multipart_form(files=(MiB,))),
+        Case("forms", "multipart, 10 MiB file", apps.multipart_form(files=(10 * MiB,))),
+    ],
+    "fastapi": [
+        Case("fastapi", "FastAPI hello", fastapi_apps.fastapi_hello),
+        Case("fastapi", "FastAPI params (path, query, header, cookie)", fastapi_apps.fastapi_params),
+        Case("fastapi", f"FastAPI {fastapi_apps.ROUTES} routes, last", fastapi_apps.fastapi_last_route),
+    ],
+    "steps": [
+        Case("steps", "parse scope (Request: method, path, 2 query params, 3 headers, cookie)", steps.parse_scope),
+        Case("steps", "match route (Router, 120 routes, last static, raw endpoint)", steps.match_route),
+        Case("steps", "extract params (Route.matches, int + str params)", steps.extract_params),
+        Case("steps", "serialise JSON (JSONResponse, 1 KiB)", steps.serialise_json),
+    ],
+}

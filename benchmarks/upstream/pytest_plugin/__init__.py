@@ -1,0 +1,1 @@
+"""The pytest plugin that times Starlette's own benchmark scenarios (loaded as `upstream_timer`)."""
