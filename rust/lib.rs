@@ -5,6 +5,7 @@
 
 pub mod build_info;
 pub mod datastructures;
+pub mod json;
 pub mod routing;
 pub mod text;
 
@@ -14,6 +15,7 @@ use pyo3::prelude::*;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     build_info::register(m)?;
     datastructures::bindings::register(m)?;
+    json::bindings::register(m)?;
     routing::bindings::register(m)?;
     Ok(())
 }

@@ -10,6 +10,9 @@ _NATIVE_PATHS = {
     "datastructures.Headers lookups (get, [], in, getlist)": _core.headers_get,
     "requests.cookie_parser": _core.parse_cookie_string,
     "requests.HTTPConnection.cookies": _core.parse_cookie_headers,
+    "routing.Router matching (Route, WebSocketRoute; Mount narrowed)": _core.RouteIndex,
+    "responses.JSONResponse.render": _core.render_json,
+    "websockets.WebSocket.send_json": _core.dumps_json,
 }
 
 

@@ -1,14 +1,16 @@
-"""Mirror of `starlette.responses`."""
+"""Mirror of `starlette.responses`: `JSONResponse` renders in Rust."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import starlette.responses
 from starlette.responses import (
     AsyncContentStream as AsyncContentStream,
     Content as Content,
     ContentStream as ContentStream,
     FileResponse as FileResponse,
     HTMLResponse as HTMLResponse,
-    JSONResponse as JSONResponse,
     MalformedRangeHeader as MalformedRangeHeader,
     PlainTextResponse as PlainTextResponse,
     RangeNotSatisfiable as RangeNotSatisfiable,
@@ -18,6 +20,7 @@ from starlette.responses import (
     SyncContentStream as SyncContentStream,
 )
 
+from tachyon_engine import _core
 from tachyon_engine._utils import (
     create_collapsing_task_group as create_collapsing_task_group,
 )
@@ -41,3 +44,13 @@ from tachyon_engine.types import (
     Scope as Scope,
     Send as Send,
 )
+
+
+class JSONResponse(starlette.responses.JSONResponse):
+    def render(self, content: Any) -> bytes:
+        """Starlette's `json.dumps(...)` bytes, produced in Rust; anything the Rust encoder
+        does not reproduce exactly (NaN, lone surrogates, other types) goes to `json.dumps`."""
+        rendered = _core.render_json(content)
+        if rendered is NotImplemented:
+            return super().render(content)
+        return rendered

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import starlette.websockets
 from starlette.websockets import (
     WebSocketClose as WebSocketClose,
@@ -10,6 +13,7 @@ from starlette.websockets import (
     WebSocketState as WebSocketState,
 )
 
+from tachyon_engine import _core
 from tachyon_engine.requests import (
     HTTPConnection as HTTPConnection,
     StateT as StateT,
@@ -25,5 +29,23 @@ from tachyon_engine.types import (
 )
 
 
+def _dumps(data: Any) -> str:
+    """`json.dumps(data, separators=(",", ":"), ensure_ascii=False)`, in Rust when exact."""
+    text = _core.dumps_json(data)
+    if text is NotImplemented:
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return text
+
+
 class WebSocket(HTTPConnection, starlette.websockets.WebSocket):
-    """Starlette's `WebSocket` with the accelerated headers, query params and cookies."""
+    """Starlette's `WebSocket` with the accelerated headers, query params and cookies, and
+    JSON messages encoded in Rust."""
+
+    async def send_json(self, data: Any, mode: str = "text") -> None:
+        if mode not in {"text", "binary"}:
+            raise RuntimeError('The "mode" argument should be "text" or "binary".')
+        text = _dumps(data)
+        if mode == "text":
+            await self.send({"type": "websocket.send", "text": text})
+        else:
+            await self.send({"type": "websocket.send", "bytes": text.encode("utf-8")})

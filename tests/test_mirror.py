@@ -22,6 +22,7 @@ REPLACED = {
     "tachyon_engine.middleware.exceptions": {"ExceptionMiddleware"},
     "tachyon_engine.requests": {"HTTPConnection", "Request", "cookie_parser"},
     "tachyon_engine.routing": {"Mount", "Route", "Router", "WebSocketRoute", "request_response", "websocket_session"},
+    "tachyon_engine.responses": {"JSONResponse"},
     "tachyon_engine.websockets": {"WebSocket"},
 }
 

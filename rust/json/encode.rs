@@ -1,0 +1,179 @@
+//! Walks Python values in the order and with the type tests of CPython's C JSON encoder,
+//! writing compact JSON. Anything it does not reproduce exactly (NaN and infinities, lone
+//! surrogates, containers other than exact `dict` / `list` / `tuple`, unusual keys, very deep
+//! nesting, which includes circular references) stops the walk: the caller then runs
+//! `json.dumps`, which gives the same output or raises the same exception.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+use super::escape::write_string;
+use super::float::write_repr;
+
+/// Marks a value the encoder leaves to the standard library.
+pub struct Unsupported;
+
+type Step = PyResult<Result<(), Unsupported>>;
+
+/// Deeper than this is left to `json.dumps` (it detects cycles and recursion limits).
+const MAX_DEPTH: usize = 200;
+
+pub struct Encoder {
+    pub out: Vec<u8>,
+    depth: usize,
+}
+
+impl Encoder {
+    pub fn new() -> Self {
+        Self {
+            out: Vec::with_capacity(256),
+            depth: 0,
+        }
+    }
+
+    /// Appends `value` as JSON.
+    pub fn value(&mut self, value: &Bound<'_, PyAny>) -> Step {
+        // Exact types first (one pointer comparison each, and disjoint, so their order does
+        // not matter); subclasses after, in the C encoder's order (str, int, float).
+        if let Ok(text) = value.cast_exact::<PyString>() {
+            Ok(self.string(text))
+        } else if let Ok(dict) = value.cast_exact::<PyDict>() {
+            self.object(dict)
+        } else if let Ok(list) = value.cast_exact::<PyList>() {
+            self.sequence(list.iter())
+        } else if let Ok(number) = value.cast_exact::<PyInt>() {
+            self.int(number)
+        } else if let Ok(number) = value.cast_exact::<PyFloat>() {
+            Ok(self.float(number.value()))
+        } else if value.is_none() {
+            self.out.extend_from_slice(b"null");
+            Ok(Ok(()))
+        } else if let Ok(flag) = value.cast_exact::<PyBool>() {
+            self.out
+                .extend_from_slice(if flag.is_true() { b"true" } else { b"false" });
+            Ok(Ok(()))
+        } else if let Ok(tuple) = value.cast_exact::<PyTuple>() {
+            self.sequence(tuple.iter())
+        } else if let Ok(text) = value.cast::<PyString>() {
+            Ok(self.string(text))
+        } else if let Ok(number) = value.cast::<PyInt>() {
+            self.int(number)
+        } else if let Ok(number) = value.cast::<PyFloat>() {
+            Ok(self.float(number.value()))
+        } else {
+            Ok(Err(Unsupported))
+        }
+    }
+
+    fn string(&mut self, text: &Bound<'_, PyString>) -> Result<(), Unsupported> {
+        // Lone surrogates cannot be encoded to UTF-8: `render` raises, via the stdlib.
+        let text = text.to_str().map_err(|_| Unsupported)?;
+        write_string(text, &mut self.out);
+        Ok(())
+    }
+
+    /// `int.__repr__`, also for `int` subclasses (an `IntEnum` member prints as its value).
+    fn int(&mut self, number: &Bound<'_, PyInt>) -> Step {
+        if let Ok(small) = number.extract::<i64>() {
+            self.out
+                .extend_from_slice(itoa::Buffer::new().format(small).as_bytes());
+        } else {
+            let py = number.py();
+            let text = py
+                .get_type::<PyInt>()
+                .getattr(pyo3::intern!(py, "__repr__"))?
+                .call1((number,))?;
+            self.out
+                .extend_from_slice(text.cast::<PyString>()?.to_str()?.as_bytes());
+        }
+        Ok(Ok(()))
+    }
+
+    /// `float.__repr__`; NaN and infinities are errors under `allow_nan=False`.
+    fn float(&mut self, value: f64) -> Result<(), Unsupported> {
+        if !value.is_finite() {
+            return Err(Unsupported);
+        }
+        write_repr(value, &mut self.out);
+        Ok(())
+    }
+
+    fn sequence<'py>(&mut self, items: impl Iterator<Item = Bound<'py, PyAny>>) -> Step {
+        if !self.enter() {
+            return Ok(Err(Unsupported));
+        }
+        self.out.push(b'[');
+        for (index, item) in items.enumerate() {
+            if index > 0 {
+                self.out.push(b',');
+            }
+            if self.value(&item)?.is_err() {
+                return Ok(Err(Unsupported));
+            }
+        }
+        self.out.push(b']');
+        self.depth -= 1;
+        Ok(Ok(()))
+    }
+
+    fn object(&mut self, dict: &Bound<'_, PyDict>) -> Step {
+        if !self.enter() {
+            return Ok(Err(Unsupported));
+        }
+        self.out.push(b'{');
+        for (index, (key, value)) in dict.iter().enumerate() {
+            if index > 0 {
+                self.out.push(b',');
+            }
+            if self.key(&key)?.is_err() || {
+                self.out.push(b':');
+                self.value(&value)?.is_err()
+            } {
+                return Ok(Err(Unsupported));
+            }
+        }
+        self.out.push(b'}');
+        self.depth -= 1;
+        Ok(Ok(()))
+    }
+
+    /// Keys as the C encoder converts them: str as is, then float, bool and None, then int,
+    /// each written as a JSON string.
+    fn key(&mut self, key: &Bound<'_, PyAny>) -> Step {
+        if let Ok(text) = key.cast::<PyString>() {
+            return Ok(self.string(text));
+        }
+        let start = self.out.len();
+        let converted = if let Ok(number) = key.cast::<PyFloat>() {
+            Ok(self.float(number.value()))
+        } else if key.is_none() {
+            self.out.extend_from_slice(b"null");
+            Ok(Ok(()))
+        } else if let Ok(flag) = key.cast_exact::<PyBool>() {
+            self.out
+                .extend_from_slice(if flag.is_true() { b"true" } else { b"false" });
+            Ok(Ok(()))
+        } else if let Ok(number) = key.cast::<PyInt>() {
+            self.int(number)
+        } else {
+            Ok(Err(Unsupported))
+        }?;
+        if converted.is_ok() {
+            // The converted key is plain ASCII: quoting it needs no escaping.
+            self.out.insert(start, b'"');
+            self.out.push(b'"');
+        }
+        Ok(converted)
+    }
+
+    fn enter(&mut self) -> bool {
+        self.depth += 1;
+        self.depth <= MAX_DEPTH
+    }
+}
+
+impl Default for Encoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
