@@ -18,9 +18,15 @@ type Step = PyResult<Result<(), Unsupported>>;
 /// Deeper than this is left to `json.dumps` (it detects cycles and recursion limits).
 const MAX_DEPTH: usize = 200;
 
+/// How many distinct key strings are remembered per render.
+const KEY_CACHE_SIZE: usize = 32;
+
 pub struct Encoder {
     pub out: Vec<u8>,
     depth: usize,
+    /// Key strings already written, with where their encoding sits in `out`: lists of
+    /// records repeat the same (interned) key objects, so each is escaped once and copied.
+    written_keys: Vec<(Py<PyString>, usize, usize)>,
 }
 
 impl Encoder {
@@ -28,7 +34,24 @@ impl Encoder {
         Self {
             out: Vec::with_capacity(256),
             depth: 0,
+            written_keys: Vec::new(),
         }
+    }
+
+    fn exact_key(&mut self, key: &Bound<'_, PyString>) -> Result<(), Unsupported> {
+        if let Some((_, start, end)) = self.written_keys.iter().find(|(known, _, _)| key.is(known))
+        {
+            let (start, end) = (*start, *end);
+            self.out.extend_from_within(start..end);
+            return Ok(());
+        }
+        let start = self.out.len();
+        self.string(key)?;
+        if self.written_keys.len() < KEY_CACHE_SIZE {
+            self.written_keys
+                .push((key.clone().unbind(), start, self.out.len()));
+        }
+        Ok(())
     }
 
     /// Appends `value` as JSON.
@@ -140,6 +163,9 @@ impl Encoder {
     /// Keys as the C encoder converts them: str as is, then float, bool and None, then int,
     /// each written as a JSON string.
     fn key(&mut self, key: &Bound<'_, PyAny>) -> Step {
+        if let Ok(text) = key.cast_exact::<PyString>() {
+            return Ok(self.exact_key(text));
+        }
         if let Ok(text) = key.cast::<PyString>() {
             return Ok(self.string(text));
         }
