@@ -1,5 +1,5 @@
-"""Runs the project's own suites: per round and per suite, one fresh worker process per side, in
-alternating order."""
+"""Runs the project's own suites: per round and per scenario, one fresh worker process per side, the
+side that goes first alternating from one scenario and one round to the next."""
 
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ def run(settings: Settings, log: Path, suites: list[str], install_available: boo
     }
     for round_index in range(settings.rounds):
         for suite in suites:
+            print(f"  {suite} round {round_index + 1}/{settings.rounds}", flush=True)
             sides = (REFERENCE,) if comparisons[suite].unavailable else (REFERENCE, CANDIDATE)
-            for side in alternating(sides, round_index):
-                print(f"  {suite} round {round_index + 1}/{settings.rounds}: {side}", flush=True)
-                _run_suite(settings, comparisons[suite], suite, side, round_index, log)
+            for case_index, case in enumerate(SUITES[suite]):
+                for side in alternating(sides, round_index + case_index):
+                    _run_case(settings, comparisons[suite], suite, case.name, side, round_index, log)
     rows: list[Row] = []
     crashes: list[str] = []
     for suite, comparison in comparisons.items():
@@ -34,16 +35,21 @@ def run(settings: Settings, log: Path, suites: list[str], install_available: boo
     return rows, crashes
 
 
-def _run_suite(settings: Settings, comparison: Comparison, suite: str, side: str, round_index: int, log: Path) -> None:
-    output = WORK / f"scenarios-{suite}-{side}.json"
+def _run_case(
+    settings: Settings, comparison: Comparison, suite: str, case: str, side: str, round_index: int, log: Path
+) -> None:
+    output = WORK / f"scenario-{side}.json"
     result = run_worker(
-        ["-m", "benchmarks.scenarios.worker", suite, side, f"--budget-s={settings.budget_s}", f"--out={output}"],
+        [
+            *("-m", "benchmarks.scenarios.worker", suite, side, f"--case={case}"),
+            *(f"--budget-s={settings.budget_s}", f"--out={output}"),
+        ],
         output,
-        log / f"scenarios-{suite}-{side}.log",
+        log / f"scenario-{suite}-{side}.log",
         timeout_s=WORKER_TIMEOUT_S,
     )
     if result.data is None:
-        comparison.crash(side, f"{suite} worker", result.error or "no output")
+        comparison.crash(side, f"{suite} worker for {case!r}", result.error or "no output")
         return
     for name, record in result.data.items():
         comparison.add(

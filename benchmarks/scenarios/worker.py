@@ -1,7 +1,11 @@
-"""One side of one suite, in a fresh process: builds every scenario from that side's stack alone,
-checks its output, and times it.
+"""One side of one scenario (or of a whole suite), in a fresh process: builds the scenario from that
+side's stack alone, checks its output, and times it.
 
-python -m benchmarks.scenarios.worker SUITE SIDE --budget-s SECONDS --out FILE
+python -m benchmarks.scenarios.worker SUITE SIDE [--case NAME] --budget-s SECONDS --out FILE
+
+The runner starts one process per scenario: scenarios that allocate large buffers are sensitive
+to the heap that earlier scenarios left behind (glibc's malloc adapts its mmap threshold), so
+sharing a process would let one side inherit a luckier heap than the other.
 """
 
 from __future__ import annotations
@@ -111,13 +115,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("suite", choices=sorted(SUITES))
     parser.add_argument("side", choices=[REFERENCE, CANDIDATE])
+    parser.add_argument("--case", help="the one scenario to run (default: every scenario of the suite)")
     parser.add_argument("--budget-s", type=float, required=True, help="measured time per scenario")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     stack = stack_for(args.suite, args.side)
     loop = asyncio.new_event_loop()
     results: dict[str, Any] = {}
-    for case in SUITES[args.suite]:
+    cases = [case for case in SUITES[args.suite] if args.case in (None, case.name)]
+    if not cases:
+        parser.error(f"no scenario {args.case!r} in suite {args.suite!r}")
+    for case in cases:
         try:
             results[case.name] = measure(case, stack, args.budget_s, loop)
         except Exception as exc:  # reported as this scenario's failure; the others still run
