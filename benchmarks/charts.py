@@ -45,10 +45,13 @@ def _speedup_chart(rows: list[Row], title: str, path: Path) -> bool:
     if not rows:
         return False
     pyplot = _pyplot()
-    labels = [f"{row.group}: {row.name}" if row.group != row.section else row.name for row in rows]
+    # Upstream names already start with their module's subject (`gzip[...]`, `routing_miss`).
+    labels = [
+        row.name if row.section in (row.group, "upstream", "steps") else f"{row.group}: {row.name}" for row in rows
+    ]
     speedups = [row.speedup or 1.0 for row in rows]
     colours = [COLOURS[_verdict(value)] for value in speedups]
-    figure, axes = pyplot.subplots(figsize=(10, 1.2 + 0.22 * len(rows)))
+    figure, axes = pyplot.subplots(figsize=(11, 1.2 + 0.22 * len(rows)))
     positions = range(len(rows))
     axes.barh(positions, speedups, color=colours, left=0)
     axes.set_xscale("log")
@@ -69,7 +72,7 @@ def _speedup_chart(rows: list[Row], title: str, path: Path) -> bool:
 
 
 def _label(label: str, row: Row) -> str:
-    label = label if len(label) <= 70 else label[:67] + "..."
+    label = label if len(label) <= 60 else label[:57] + "..."
     return label if row.correct is not False else f"{label} [OUTPUT DIFFERS]"
 
 
