@@ -188,7 +188,7 @@ def _summary(outcome: Outcome) -> str:
     within = [row for row in compared if verdict(row.speedup) == "on par" and (row.speedup or 1) < 1]
     if within:
         # Starlette's scenarios are many and mostly run code tachyon_engine leaves alone: counted only.
-        named = [row for row in within if row.section != "upstream"]
+        named = [row for row in within if not (isinstance(row, Row) and row.section == "upstream")]
         listed = [f"{row.label} {row.speedup:.3f}x" for row in named]
         if len(named) < len(within):
             listed.append(f"{len(within) - len(named)} of Starlette's scenarios")
