@@ -17,7 +17,7 @@ from pathlib import Path
 import tachyon_engine
 from benchmarks import charts, parser_section
 from benchmarks.endtoend import run as endtoend
-from benchmarks.environment import describe
+from benchmarks.environment import describe, extension_digest
 from benchmarks.harness import require_release_build
 from benchmarks.report import Outcome, render
 from benchmarks.scenarios import run as scenarios
@@ -70,6 +70,7 @@ def main() -> int:
         outcome.crashes += crashes
         print(f"  {section}: {time.monotonic() - section_started:.0f} s", flush=True)
     outcome.environment.sample_load()
+    outcome.environment.extension_at_end = extension_digest()
     outcome.elapsed_s = time.monotonic() - started
 
     output.mkdir(parents=True, exist_ok=True)

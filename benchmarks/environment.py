@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
+import importlib.util
 import os
 import platform
 import subprocess
@@ -34,6 +36,10 @@ class Environment:
     cores: int
     memory_gib: float
     system: str
+    # A hash of the extension's file at the start and at the end: another developer's rebuild
+    # during the run would mix two builds in the figures.
+    extension: str = ""
+    extension_at_end: str = ""
     load_average: list[tuple[float, float, float]] = field(default_factory=list)
 
     def sample_load(self) -> None:
@@ -51,9 +57,18 @@ def describe(build_profile: str) -> Environment:
         cores=os.cpu_count() or 1,
         memory_gib=_memory_gib(),
         system=f"{_os_name()}, Linux {platform.release()}",
+        extension=extension_digest(),
     )
     environment.sample_load()
     return environment
+
+
+def extension_digest() -> str:
+    spec = importlib.util.find_spec("tachyon_engine._core")
+    if spec is None or spec.origin is None:
+        return "missing"
+    with open(spec.origin, "rb") as extension:
+        return hashlib.sha256(extension.read()).hexdigest()[:12]
 
 
 def _version(name: str) -> str:

@@ -20,6 +20,7 @@ SECTION_TITLES = {
     "parsers": "Parsers, in one process",
     "upstream": "Starlette's own benchmark scenarios (1.10.0 sdist)",
 }
+COLUMNS = {"fastapi": ("FastAPI", "FastAPI + `tachyon_engine.install()`")}
 GROUP_TITLES = {
     "app": "Whole app",
     "routing": "Routing (a REST table of N routes, then a mount of 20)",
@@ -103,7 +104,13 @@ def _method(outcome: Outcome) -> str:
             "",
             f"- **Software**: {env.python}; {versions}.",
             f"- **tachyon_engine**: commit {env.commit}, `_core` built with the **{env.build_profile}** profile "
-            "(the runner refuses debug builds).",
+            f"(the runner refuses debug builds), file hash {env.extension}"
+            + (
+                f"; **the extension changed during the run** (now {env.extension_at_end}): the figures mix two "
+                "builds, rerun the command."
+                if env.extension_at_end and env.extension_at_end != env.extension
+                else ", unchanged through the run."
+            ),
             f"- **Machine**: {env.cpu}, {env.cores} cores, {env.memory_gib:.0f} GiB; {env.system}. "
             f"Load average (1 min) at the start of each section and at the end: {loads}. The machine is shared "
             "(a compiler may run on the same cores): absolute figures are noise, the ratios of the same run are "
@@ -233,7 +240,7 @@ def _section(section: str, rows: list[Row]) -> str:
             parts.append(f"### {title}")
         if section == "steps":
             group_rows = [*group_rows, _total(group_rows)]
-        parts.append(_table(group_rows))
+        parts.append(_table(group_rows, *COLUMNS.get(section, ("Starlette", "tachyon_engine"))))
     return "\n\n".join(parts)
 
 
@@ -251,9 +258,9 @@ def _total(rows: list[Row]) -> Row:
     )
 
 
-def _table(rows: list[Row]) -> str:
+def _table(rows: list[Row], reference: str, candidate: str) -> str:
     lines = [
-        "| scenario | Starlette | tachyon_engine | speedup | verdict | same output | note |",
+        f"| scenario | {reference} | {candidate} | speedup | verdict | same output | note |",
         "|---|---:|---:|---:|:---:|:---:|---|",
     ]
     for row in rows:

@@ -32,7 +32,8 @@ class Row:
 
     @property
     def label(self) -> str:
-        return f"{self.section} / {self.group}: {self.name}"
+        where = self.section if self.group == self.section else f"{self.section} / {self.group}"
+        return f"{where}: {self.name}"
 
     @property
     def speedup(self) -> float | None:
