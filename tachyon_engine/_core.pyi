@@ -19,6 +19,7 @@ __all__ = [
     "RouteIndex",
     "render_json",
     "dumps_json",
+    "loads_json",
 ]
 
 __version__: str
@@ -32,6 +33,7 @@ def parse_cookie_headers(raw: Any, /) -> dict[str, str] | NotImplementedType: ..
 def parse_query_string(query: Any, /) -> tuple[list[tuple[str, str]], dict[str, str]] | NotImplementedType: ...
 def render_json(content: Any, /) -> bytes | NotImplementedType: ...
 def dumps_json(content: Any, /) -> str | NotImplementedType: ...
+def loads_json(data: Any, /) -> Any: ...
 
 @final
 class RouteIndex:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from tachyon_engine import _core
 
 # Each accelerated Starlette behaviour, and the Rust function that implements it.
-_NATIVE_PATHS = {
+_NATIVE_PATHS: dict[str, Callable[..., Any]] = {
     "datastructures.QueryParams(str | bytes)": _core.parse_query_string,
     "datastructures.Headers lookups (get, [], in, getlist)": _core.headers_get,
     "requests.cookie_parser": _core.parse_cookie_string,
@@ -13,6 +16,7 @@ _NATIVE_PATHS = {
     "routing.Router matching (Route, WebSocketRoute; Mount narrowed)": _core.RouteIndex,
     "responses.JSONResponse.render": _core.render_json,
     "websockets.WebSocket.send_json": _core.dumps_json,
+    "requests.Request.json, websockets.WebSocket.receive_json": _core.loads_json,
 }
 
 

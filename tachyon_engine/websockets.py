@@ -17,6 +17,7 @@ from tachyon_engine import _core
 from tachyon_engine.requests import (
     HTTPConnection as HTTPConnection,
     StateT as StateT,
+    _loads,
 )
 from tachyon_engine.responses import (
     Response as Response,
@@ -40,6 +41,16 @@ def _dumps(data: Any) -> str:
 class WebSocket(HTTPConnection, starlette.websockets.WebSocket):
     """Starlette's `WebSocket` with the accelerated headers, query params and cookies, and
     JSON messages encoded in Rust."""
+
+    async def receive_json(self, mode: str = "text") -> Any:
+        if mode not in {"text", "binary"}:
+            raise RuntimeError('The "mode" argument should be "text" or "binary".')
+        if self.application_state != WebSocketState.CONNECTED:
+            raise WebSocketDisconnected('WebSocket is not connected. Need to call "accept" first.')
+        message = await self.receive()
+        self._raise_on_disconnect(message)
+        text = message["text"] if mode == "text" else message["bytes"].decode("utf-8")
+        return _loads(text)
 
     async def send_json(self, data: Any, mode: str = "text") -> None:
         if mode not in {"text", "binary"}:

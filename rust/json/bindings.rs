@@ -3,6 +3,7 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
+use super::decode::{Decoder, Stop};
 use super::encode::Encoder;
 
 /// `JSONResponse.render(content)`: the UTF-8 bytes, or `NotImplemented` when `json.dumps`
@@ -34,7 +35,37 @@ fn dumps_json<'py>(content: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     Ok(PyString::new(py, text).into_any())
 }
 
+/// `json.loads(data)` for `bytes` or `str`, or `NotImplemented` when `json.loads` must
+/// answer (it then builds the same value or raises its own error).
+#[pyfunction]
+#[pyo3(signature = (data, /))]
+fn loads_json<'py>(data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = data.py();
+    let text = if let Ok(bytes) = data.cast_exact::<PyBytes>() {
+        // `json.loads` picks an encoding from a BOM or NUL bytes: only plain UTF-8 is ours
+        // (`surrogatepass` decoding of encoded surrogates is left to it as well).
+        let raw = bytes.as_bytes();
+        if raw.starts_with(b"\xef\xbb\xbf") || raw.iter().take(4).any(|&b| b == 0) {
+            return Ok(py.NotImplemented().into_bound(py));
+        }
+        std::str::from_utf8(raw).ok()
+    } else if let Ok(text) = data.cast_exact::<PyString>() {
+        text.to_str().ok()
+    } else {
+        None
+    };
+    let Some(text) = text else {
+        return Ok(py.NotImplemented().into_bound(py));
+    };
+    match Decoder::new(py, text).document() {
+        Ok(value) => Ok(value),
+        Err(Stop::Fallback) => Ok(py.NotImplemented().into_bound(py)),
+        Err(Stop::Error(err)) => Err(err),
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(render_json, m)?)?;
+    m.add_function(wrap_pyfunction!(loads_json, m)?)?;
     m.add_function(wrap_pyfunction!(dumps_json, m)?)
 }
