@@ -68,12 +68,8 @@ impl Encoder {
             self.int(number)
         } else if let Ok(number) = value.cast_exact::<PyFloat>() {
             Ok(self.float(number.value()))
-        } else if value.is_none() {
-            self.out.extend_from_slice(b"null");
-            Ok(Ok(()))
-        } else if let Ok(flag) = value.cast_exact::<PyBool>() {
-            self.out
-                .extend_from_slice(if flag.is_true() { b"true" } else { b"false" });
+        } else if let Some(literal) = constant(value) {
+            self.out.extend_from_slice(literal);
             Ok(Ok(()))
         } else if let Ok(tuple) = value.cast_exact::<PyTuple>() {
             self.sequence(tuple.iter())
@@ -172,12 +168,8 @@ impl Encoder {
         let start = self.out.len();
         let converted = if let Ok(number) = key.cast::<PyFloat>() {
             Ok(self.float(number.value()))
-        } else if key.is_none() {
-            self.out.extend_from_slice(b"null");
-            Ok(Ok(()))
-        } else if let Ok(flag) = key.cast_exact::<PyBool>() {
-            self.out
-                .extend_from_slice(if flag.is_true() { b"true" } else { b"false" });
+        } else if let Some(literal) = constant(key) {
+            self.out.extend_from_slice(literal);
             Ok(Ok(()))
         } else if let Ok(number) = key.cast::<PyInt>() {
             self.int(number)
@@ -195,6 +187,16 @@ impl Encoder {
     fn enter(&mut self) -> bool {
         self.depth += 1;
         self.depth <= MAX_DEPTH
+    }
+}
+
+/// `null`, `true` or `false` for `None`, `True` and `False`.
+fn constant(value: &Bound<'_, PyAny>) -> Option<&'static [u8]> {
+    if value.is_none() {
+        Some(b"null")
+    } else {
+        let flag = value.cast_exact::<PyBool>().ok()?;
+        Some(if flag.is_true() { b"true" } else { b"false" })
     }
 }
 
