@@ -109,10 +109,7 @@ impl RouteIndex {
                 .or_else(|| patterns.get(&segments))
             {
                 Some(pattern) => Arc::clone(pattern),
-                None => Arc::new(
-                    RoutePattern::new(&segments)
-                        .map_err(|err| PyValueError::new_err(err.to_string()))?,
-                ),
+                None => Arc::new(RoutePattern::new(&segments)),
             };
             if pattern.is_static() {
                 paths.add_exact(pattern.static_prefix(), position);
@@ -247,8 +244,11 @@ impl RouteIndex {
         scope_type: ScopeType,
     ) -> PyResult<Found<'py>> {
         let py = route.py();
-        let Some(captures) = pattern.captures(route_path) else {
-            return Ok(None);
+        let captures = match pattern.captures(route_path) {
+            Ok(Some(captures)) => captures,
+            Ok(None) => return Ok(None),
+            // Cannot happen for the patterns `rebuild` accepts; the route answers if it does.
+            Err(_) => return self.match_in_python(route, scope),
         };
         let mut converted = Vec::with_capacity(captures.len());
         for (name, convertor, text) in captures {

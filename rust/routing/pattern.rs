@@ -6,6 +6,8 @@
 //! these patterns; the one difference is `$`, which in Python also matches just before a
 //! final newline, so it becomes `\n?\z` here.
 
+use std::sync::OnceLock;
+
 use regex::Regex;
 
 /// The built-in convertors, by the name `compile_path` knows them under.
@@ -51,10 +53,16 @@ pub enum Segment {
     Param { name: String, convertor: Convertor },
 }
 
+/// A matched parameter: its name, convertor and raw text.
+pub type Capture<'r, 'p> = (&'r str, Convertor, &'p str);
+
 /// A compiled route path.
 #[derive(Debug)]
 pub struct RoutePattern {
-    regex: Regex,
+    /// The regex source; compiled on the first path that reaches this route, since a
+    /// router may describe hundreds of routes before its first request.
+    source: String,
+    regex: OnceLock<Result<Regex, regex::Error>>,
     /// Parameter names and convertors, in path order (the order of `match.groupdict()`).
     params: Vec<(String, Convertor)>,
     /// The text every matching path starts with (everything before the first parameter).
@@ -62,7 +70,7 @@ pub struct RoutePattern {
 }
 
 impl RoutePattern {
-    pub fn new(segments: &[Segment]) -> Result<Self, regex::Error> {
+    pub fn new(segments: &[Segment]) -> Self {
         let mut source = String::from("^");
         let mut params = Vec::new();
         let mut static_prefix = String::new();
@@ -81,11 +89,12 @@ impl RoutePattern {
             }
         }
         source.push_str("\\n?\\z");
-        Ok(Self {
-            regex: Regex::new(&source)?,
+        Self {
+            source,
+            regex: OnceLock::new(),
             params,
             static_prefix,
-        })
+        }
     }
 
     /// Whether the path has no parameters (it then matches exactly its text).
@@ -97,16 +106,27 @@ impl RoutePattern {
         &self.static_prefix
     }
 
-    /// The raw text of each parameter, in path order, if `route_path` matches.
-    pub fn captures<'p>(&self, route_path: &'p str) -> Option<Vec<(&str, Convertor, &'p str)>> {
+    /// The raw text of each parameter, in path order, if `route_path` matches; an error if
+    /// the regex does not compile (the caller then asks the route itself).
+    pub fn captures<'p>(
+        &self,
+        route_path: &'p str,
+    ) -> Result<Option<Vec<Capture<'_, 'p>>>, regex::Error> {
         if self.is_static() {
             // `^text\n?\z` without running the regex.
             let matched = route_path.strip_suffix('\n').unwrap_or(route_path) == self.static_prefix
                 || route_path == self.static_prefix;
-            return matched.then(Vec::new);
+            return Ok(matched.then(Vec::new));
         }
-        let captures = self.regex.captures(route_path)?;
-        Some(
+        let regex = self
+            .regex
+            .get_or_init(|| Regex::new(&self.source))
+            .as_ref()
+            .map_err(Clone::clone)?;
+        let Some(captures) = regex.captures(route_path) else {
+            return Ok(None);
+        };
+        Ok(Some(
             self.params
                 .iter()
                 .map(|(name, convertor)| {
@@ -114,7 +134,7 @@ impl RoutePattern {
                     (name.as_str(), *convertor, text)
                 })
                 .collect(),
-        )
+        ))
     }
 }
 
@@ -152,16 +172,17 @@ mod tests {
     fn texts(pattern: &RoutePattern, path: &str) -> Option<Vec<String>> {
         pattern
             .captures(path)
+            .unwrap()
             .map(|caps| caps.into_iter().map(|(_, _, t)| t.to_owned()).collect())
     }
 
     #[test]
     fn dollar_also_matches_before_a_final_newline() {
-        let pattern = RoutePattern::new(&[lit("/users")]).unwrap();
-        assert!(pattern.captures("/users").is_some());
-        assert!(pattern.captures("/users\n").is_some());
-        assert!(pattern.captures("/users\n\n").is_none());
-        assert!(pattern.captures("/users/").is_none());
+        let pattern = RoutePattern::new(&[lit("/users")]);
+        assert!(pattern.captures("/users").unwrap().is_some());
+        assert!(pattern.captures("/users\n").unwrap().is_some());
+        assert!(pattern.captures("/users\n\n").unwrap().is_none());
+        assert!(pattern.captures("/users/").unwrap().is_none());
     }
 
     #[test]
@@ -171,22 +192,20 @@ mod tests {
             param("a", Convertor::Str),
             lit("-"),
             param("b", Convertor::Str),
-        ])
-        .unwrap();
+        ]);
         assert_eq!(
             texts(&pattern, "/x-y-z"),
             Some(vec!["x-y".into(), "z".into()])
         );
-        let str_then_newline = RoutePattern::new(&[lit("/"), param("p", Convertor::Str)]).unwrap();
+        let str_then_newline = RoutePattern::new(&[lit("/"), param("p", Convertor::Str)]);
         assert_eq!(texts(&str_then_newline, "/x\n"), Some(vec!["x\n".into()]));
-        let path = RoutePattern::new(&[lit("/"), param("p", Convertor::Path)]).unwrap();
+        let path = RoutePattern::new(&[lit("/"), param("p", Convertor::Path)]);
         assert_eq!(texts(&path, "/a/b\n"), Some(vec!["a/b".into()]));
     }
 
     #[test]
     fn mixed_segments_and_float() {
-        let pattern =
-            RoutePattern::new(&[lit("/v/"), param("n", Convertor::Float), lit(".json")]).unwrap();
+        let pattern = RoutePattern::new(&[lit("/v/"), param("n", Convertor::Float), lit(".json")]);
         assert_eq!(texts(&pattern, "/v/1.5.json"), Some(vec!["1.5".into()]));
         assert_eq!(texts(&pattern, "/v/15.json"), Some(vec!["15".into()]));
         assert_eq!(pattern.static_prefix(), "/v/");
@@ -195,9 +214,10 @@ mod tests {
 
     #[test]
     fn literals_are_escaped() {
-        let pattern = RoutePattern::new(&[lit("/a.b(c)[d]*+?")]).unwrap();
-        assert!(pattern.captures("/a.b(c)[d]*+?").is_some());
-        assert!(pattern.captures("/aXb(c)[d]*+?").is_none());
+        // A parameter makes the regex run (parameterless paths compare as text).
+        let pattern = RoutePattern::new(&[lit("/a.b(c)[d]*+?/"), param("x", Convertor::Str)]);
+        assert!(pattern.captures("/a.b(c)[d]*+?/1").unwrap().is_some());
+        assert!(pattern.captures("/aXb(c)[d]*+?/1").unwrap().is_none());
     }
 
     #[test]
