@@ -47,13 +47,19 @@ test-python: ## The project's own tests (differential, mirror, routing)
 compat: ## Starlette 1.10.0's own suite, stock vs tachyon_engine, with a report
 	$(PY) -m compat_tests
 
+# The runner starts from a folder holding only links to benchmarks/ and compat_tests/: from the
+# repository root, `python -m` would import the source folder tachyon_engine/ (no compiled
+# extension after `pip install .`) instead of the installed package.
+BENCHMARKS = cd "$$($(abspath $(PY)) -c 'from benchmarks.processes import import_root; print(import_root())')" \
+	&& $(abspath $(PY)) -m benchmarks
+
 .PHONY: bench
 bench: ## Full side-by-side matrix, stock vs tachyon_engine (~10 min): benchmarks/RESULTS.md + charts
-	$(PY) -m benchmarks
+	$(BENCHMARKS)
 
 .PHONY: bench-smoke
 bench-smoke: ## Every benchmark section once, tiny budgets; fails on a crash or a differing output
-	$(PY) -m benchmarks --smoke
+	$(BENCHMARKS) --smoke
 
 .PHONY: lint
 lint: ## ruff, mypy --strict, stubtest of _core.pyi, cargo fmt --check, cargo clippy -D warnings

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,20 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def import_root() -> Path:
+    """A folder holding only links to this repository's `benchmarks` and `compat_tests`, used
+    as the working directory of every child process: started from the repository itself,
+    `python -m ...` would import the source folder `tachyon_engine/` (which has no compiled
+    `_core` after `pip install .`) instead of the installed package."""
+    root = Path(tempfile.gettempdir()) / f"tachyon-engine-bench-{hashlib.sha256(bytes(REPOSITORY)).hexdigest()[:12]}"
+    root.mkdir(exist_ok=True)
+    for package in ("benchmarks", "compat_tests"):
+        link = root / package
+        if not link.is_symlink():
+            link.symlink_to(REPOSITORY / package, target_is_directory=True)
+    return root
 
 
 def alternating(sides: Sequence[T], round_index: int) -> list[T]:
@@ -36,7 +52,7 @@ def run_worker(
     log: Path,
     *,
     timeout_s: float,
-    cwd: Path = REPOSITORY,
+    cwd: Path | None = None,
     env: dict[str, str] | None = None,
 ) -> WorkerResult:
     """Runs `python ARGUMENTS` (which must write JSON to `output`) and returns what it wrote, or
@@ -50,7 +66,7 @@ def run_worker(
         try:
             completed = subprocess.run(
                 [sys.executable, *arguments],
-                cwd=cwd,
+                cwd=import_root() if cwd is None else cwd,
                 env=environment,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from benchmarks.processes import REPOSITORY
+from benchmarks.processes import import_root
 
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT_S = 30
@@ -71,7 +71,7 @@ class Server:
         self._log = log.open("w")
         self.process = subprocess.Popen(
             pinned([sys.executable, *kind.command(factory, self.port)], SERVER_CORE),
-            cwd=REPOSITORY,
+            cwd=import_root(),
             env={**os.environ, "PYTHONHASHSEED": "0"},
             stdout=self._log,
             stderr=subprocess.STDOUT,
