@@ -37,44 +37,65 @@ from tachyon_engine.websockets import (
 )
 
 
+def _handlers_of(scope: Scope) -> tuple[ExceptionHandlers, StatusHandlers]:
+    try:
+        exception_handlers, status_handlers = scope["starlette.exception_handlers"]
+    except KeyError:
+        exception_handlers, status_handlers = {}, {}
+    return exception_handlers, status_handlers
+
+
 def wrap_app_handling_exceptions(app: ASGIApp, conn: Request | WebSocket) -> ASGIApp:
     """Runs `app`, answering the exceptions that have a registered handler (by status code
     for `HTTPException`, else by the exception's class hierarchy) and re-raising the rest."""
-    exception_handlers: ExceptionHandlers
-    status_handlers: StatusHandlers
-    try:
-        exception_handlers, status_handlers = conn.scope["starlette.exception_handlers"]
-    except KeyError:
-        exception_handlers, status_handlers = {}, {}
+    handlers = _handlers_of(conn.scope)
 
     async def wrapped_app(scope: Scope, receive: Receive, send: Send) -> None:
-        response_started = False
-
-        async def sender(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
-        try:
-            await app(scope, receive, sender)
-        except Exception as exc:
-            handler = None
-            if isinstance(exc, HTTPException):
-                handler = status_handlers.get(exc.status_code)
-            if handler is None:
-                handler = _lookup_exception_handler(exception_handlers, exc)
-            if handler is None:
-                raise exc
-            if response_started:
-                raise RuntimeError("Caught handled exception, but response already started.") from exc
-            if is_async_callable(handler):
-                response = await handler(conn, exc)  # type: ignore[arg-type]
-            else:
-                response = await run_in_threadpool(handler, conn, exc)  # type: ignore[arg-type]
-            if response is not None:
-                await response(scope, receive, sender)
-            # A reused exception instance would otherwise grow its traceback on every request.
-            exc.__traceback__ = None
+        await call_handling_exceptions(app, scope, receive, send, handlers, conn)
 
     return wrapped_app
+
+
+async def call_handling_exceptions(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    handlers: tuple[ExceptionHandlers, StatusHandlers] | None = None,
+    conn: Request | WebSocket | None = None,
+) -> None:
+    """`wrap_app_handling_exceptions(app, conn)(scope, receive, send)` in one call, for the
+    request path: the handlers default to the scope's, and a missing `conn` is built from
+    `(scope, receive, send)` only if a handler needs it (it is built from the same values
+    Starlette builds it from up front, and nothing reads it before)."""
+    exception_handlers, status_handlers = _handlers_of(scope) if handlers is None else handlers
+    response_started = False
+
+    async def sender(message: Message) -> None:
+        nonlocal response_started
+        if message["type"] == "http.response.start":
+            response_started = True
+        await send(message)
+
+    try:
+        await app(scope, receive, sender)
+    except Exception as exc:
+        handler = None
+        if isinstance(exc, HTTPException):
+            handler = status_handlers.get(exc.status_code)
+        if handler is None:
+            handler = _lookup_exception_handler(exception_handlers, exc)
+        if handler is None:
+            raise exc
+        if response_started:
+            raise RuntimeError("Caught handled exception, but response already started.") from exc
+        if conn is None:
+            conn = Request(scope, receive, send) if scope["type"] == "http" else WebSocket(scope, receive, send)
+        if is_async_callable(handler):
+            response = await handler(conn, exc)  # type: ignore[arg-type]
+        else:
+            response = await run_in_threadpool(handler, conn, exc)  # type: ignore[arg-type]
+        if response is not None:
+            await response(scope, receive, sender)
+        # A reused exception instance would otherwise grow its traceback on every request.
+        exc.__traceback__ = None

@@ -28,6 +28,7 @@ from starlette.routing import (
 )
 
 from tachyon_engine._exception_handler import (
+    call_handling_exceptions,
     wrap_app_handling_exceptions as wrap_app_handling_exceptions,
 )
 from tachyon_engine._route_index import index_of
@@ -94,7 +95,7 @@ def request_response(
             response = await endpoint(request)
             await response(scope, receive, send)
 
-        await wrap_app_handling_exceptions(respond, request)(scope, receive, send)
+        await call_handling_exceptions(respond, scope, receive, send, conn=request)
 
     return app
 
@@ -108,7 +109,7 @@ def websocket_session(func: Callable[[WebSocket], Awaitable[None]]) -> ASGIApp:
         async def serve(scope: Scope, receive: Receive, send: Send) -> None:
             await func(session)
 
-        await wrap_app_handling_exceptions(serve, session)(scope, receive, send)
+        await call_handling_exceptions(serve, scope, receive, send, conn=session)
 
     return app
 

@@ -7,6 +7,7 @@ import starlette.middleware.exceptions
 from tachyon_engine._exception_handler import (
     ExceptionHandlers as ExceptionHandlers,
     StatusHandlers as StatusHandlers,
+    call_handling_exceptions,
     wrap_app_handling_exceptions as wrap_app_handling_exceptions,
 )
 from tachyon_engine.exceptions import (
@@ -38,9 +39,5 @@ class ExceptionMiddleware(starlette.middleware.exceptions.ExceptionMiddleware):
             await self.app(scope, receive, send)
             return
         scope["starlette.exception_handlers"] = (self._exception_handlers, self._status_handlers)
-        conn: Request | WebSocket
-        if scope["type"] == "http":
-            conn = Request(scope, receive, send)
-        else:
-            conn = WebSocket(scope, receive, send)
-        await wrap_app_handling_exceptions(self.app, conn)(scope, receive, send)
+        # The connection handed to handlers is built only when a handler runs.
+        await call_handling_exceptions(self.app, scope, receive, send)
