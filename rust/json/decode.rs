@@ -116,9 +116,7 @@ impl<'a, 'py> Decoder<'a, 'py> {
     fn object(&mut self) -> Parsed<Bound<'py, PyAny>> {
         self.enter()?;
         let dict = PyDict::new(self.py);
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            self.depth -= 1;
+        if self.close(b'}') {
             return Ok(dict.into_any());
         }
         loop {
@@ -134,18 +132,8 @@ impl<'a, 'py> Decoder<'a, 'py> {
             self.skip_whitespace();
             let value = self.value()?;
             dict.set_item(key, value)?;
-            self.skip_whitespace();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_whitespace();
-                }
-                Some(b'}') => {
-                    self.pos += 1;
-                    self.depth -= 1;
-                    return Ok(dict.into_any());
-                }
-                _ => return Err(Stop::Fallback),
+            if self.after_item(b'}')? {
+                return Ok(dict.into_any());
             }
         }
     }
@@ -153,27 +141,39 @@ impl<'a, 'py> Decoder<'a, 'py> {
     fn array(&mut self) -> Parsed<Bound<'py, PyAny>> {
         self.enter()?;
         let mut items = Vec::new();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            self.depth -= 1;
+        if self.close(b']') {
             return Ok(PyList::empty(self.py).into_any());
         }
         loop {
             items.push(self.value()?);
-            self.skip_whitespace();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_whitespace();
-                }
-                Some(b']') => {
-                    self.pos += 1;
-                    self.depth -= 1;
-                    return Ok(PyList::new(self.py, items)?.into_any());
-                }
-                _ => return Err(Stop::Fallback),
+            if self.after_item(b']')? {
+                return Ok(PyList::new(self.py, items)?.into_any());
             }
         }
+    }
+
+    /// Consumes `closing` (ending the current container) if it comes next.
+    fn close(&mut self, closing: u8) -> bool {
+        if self.peek() != Some(closing) {
+            return false;
+        }
+        self.pos += 1;
+        self.depth -= 1;
+        true
+    }
+
+    /// After a container item: `,` (another item follows: `false`) or `closing` (`true`).
+    fn after_item(&mut self, closing: u8) -> Parsed<bool> {
+        self.skip_whitespace();
+        if self.close(closing) {
+            return Ok(true);
+        }
+        if self.peek() != Some(b',') {
+            return Err(Stop::Fallback);
+        }
+        self.pos += 1;
+        self.skip_whitespace();
+        Ok(false)
     }
 
     /// A key: escape-free keys are built once per document.
