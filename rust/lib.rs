@@ -5,6 +5,7 @@
 
 pub mod build_info;
 pub mod datastructures;
+pub mod forms;
 pub mod json;
 pub mod routing;
 pub mod text;
@@ -15,6 +16,7 @@ use pyo3::prelude::*;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     build_info::register(m)?;
     datastructures::bindings::register(m)?;
+    forms::bindings::register(m)?;
     json::bindings::register(m)?;
     routing::bindings::register(m)?;
     Ok(())

@@ -1,19 +1,34 @@
-"""Mirror of `starlette.formparsers`.
+"""Mirror of `starlette.formparsers`: urlencoded and multipart bodies parse in Rust.
 
-`SpooledTemporaryFile` is looked up in this module when a file part starts, so patching
-`tachyon_engine.formparsers.SpooledTemporaryFile` works as it does for Starlette.
+`FormParser.parse` and `MultiPartParser.parse` feed each received chunk to a Rust parser
+(`_core.UrlencodedFormParser`, `_core.MultipartFormParser`) that reproduces python-multipart
+0.0.32's state machines and Starlette's callbacks exactly: same fields, files, part headers,
+limits, errors (types, messages, chained causes) and the same chunk on which an error is
+raised. Python keeps what must stay Python: `SpooledTemporaryFile` is looked up in this module
+when a file part starts (patching `tachyon_engine.formparsers.SpooledTemporaryFile` works as
+for Starlette), file data goes through `UploadFile.write` (rollover in a worker thread), and
+exception messages are formatted from the parser's own attributes.
+
+Starlette's own code (on python-multipart) runs instead when the fast path cannot be exact:
+another python-multipart version, a subclass overriding a callback, limits that are not plain
+`int`/`float`. Without python-multipart, constructing a parser fails with Starlette's own
+`AssertionError`, as it does for Starlette.
 """
 
 from __future__ import annotations
 
+import codecs
+import logging
+import tempfile
 from tempfile import SpooledTemporaryFile
+from typing import Any, NoReturn
 
 import starlette.formparsers
 
 # Includes optional-dependency names (None when not installed), bound as Starlette binds them.
 from starlette.formparsers import (  # type: ignore[attr-defined]
     FormMessage as FormMessage,
-    FormParser as FormParser,
+    FormParser as _StarletteFormParser,
     MultiPartException as MultiPartException,
     MultipartPart as MultipartPart,
     _user_safe_decode as _user_safe_decode,
@@ -21,6 +36,7 @@ from starlette.formparsers import (  # type: ignore[attr-defined]
     parse_options_header as parse_options_header,
 )
 
+from tachyon_engine import _core
 from tachyon_engine.datastructures import (
     FormData as FormData,
     Headers as Headers,
@@ -30,8 +46,103 @@ from tachyon_engine.exceptions import (
     StarletteDeprecationWarning as StarletteDeprecationWarning,
 )
 
+# The python-multipart release whose parsers the Rust code reproduces.
+_PORTED_VERSION = "0.0.32"
+# Once a file has rolled over to disk, its data is written in blocks of this size (one
+# worker-thread hop per block instead of one per received chunk). While it is in memory,
+# every piece is written as Starlette writes it, so peak memory stays Starlette's.
+_DISK_WRITE_SIZE = 512 * 1024
+_BIG = 2**60
+
+if multipart is not None:  # pragma: no branch
+    from python_multipart import multipart as _multipart_module
+    from python_multipart.exceptions import FormParserError, MultipartParseError
+
+    _logger = logging.getLogger(_multipart_module.__name__)
+
+
+def _fast_path_available() -> bool:
+    module = starlette.formparsers.multipart
+    return module is not None and getattr(module, "__version__", None) == _PORTED_VERSION
+
+
+def _limit(value: Any) -> float | None:
+    """A limit as Rust compares it, or None when it is not a plain `int` / `float`."""
+    if type(value) is float:
+        return value
+    if type(value) is int:
+        return float(max(min(value, _BIG), -_BIG))
+    return None
+
+
+def _overrides(cls: type, base: type, names: tuple[str, ...]) -> bool:
+    return any(getattr(cls, name) is not getattr(base, name) for name in names)
+
+
+def _new_form(items: list[tuple[str, Any]], mapping: dict[str, Any]) -> FormData:
+    """`FormData(items)`, with the `_list` / `_dict` pair built in Rust."""
+    form = FormData.__new__(FormData)
+    form._list = items
+    form._dict = mapping
+    return form
+
+
+def _as_bytes(chunk: Any) -> bytes:
+    return chunk if type(chunk) is bytes else bytes(chunk)
+
+
+_FORM_CALLBACKS = ("on_field_start", "on_field_name", "on_field_data", "on_field_end")
+
+
+class FormParser(_StarletteFormParser):
+    """Starlette's `FormParser`; `parse` runs in Rust."""
+
+    async def parse(self) -> FormData:
+        max_fields, max_part_size = _limit(self.max_fields), _limit(self.max_part_size)
+        if (
+            max_fields is None
+            or max_part_size is None
+            or not _fast_path_available()
+            or _overrides(type(self), FormParser, _FORM_CALLBACKS)
+        ):
+            return await super().parse()
+        parser = _core.UrlencodedFormParser(max_fields, max_part_size)
+        try:
+            async for chunk in self.stream:
+                error = parser.feed(_as_bytes(chunk))
+                if error is not None:
+                    self._raise_limit(error)
+            error = parser.finish()
+            if error is not None:
+                self._raise_limit(error)
+        finally:
+            self._current_fields, self._current_field_size, name, value = parser.state()
+            self._field_name, self._field_value = bytearray(name), bytearray(value)
+        self._items, mapping = parser.result()
+        return _new_form(self._items, mapping)
+
+    def _raise_limit(self, error: int) -> NoReturn:
+        if error == 1:
+            raise MultiPartException(f"Too many fields. Maximum number of fields is {self.max_fields}.")
+        raise MultiPartException(f"Field exceeded maximum size of {int(self.max_part_size / 1024)}KB.")
+
+
+_MULTIPART_CALLBACKS = (
+    "on_part_begin",
+    "on_part_data",
+    "on_part_end",
+    "on_header_field",
+    "on_header_value",
+    "on_header_end",
+    "on_headers_finished",
+    "on_end",
+)
+
 
 class MultiPartParser(starlette.formparsers.MultiPartParser):
+    """Starlette's `MultiPartParser`; `parse` runs in Rust. The callbacks below serve the
+    fallback (Starlette's own `parse`)."""
+
     def on_headers_finished(self) -> None:
         part = self._current_part
         _, options = parse_options_header(part.content_disposition)
@@ -58,3 +169,107 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
             filename=filename,
             headers=Headers(raw=part.item_headers),
         )
+
+    def _native_settings(self) -> tuple[float, float, float, int, int] | None:
+        """The limits for the Rust parser, or None when Starlette's own code must run."""
+        if not _fast_path_available() or _overrides(type(self), MultiPartParser, _MULTIPART_CALLBACKS):
+            return None
+        limits = _limit(self.max_files), _limit(self.max_fields), _limit(self.max_part_size)
+        defaults = starlette.formparsers.multipart.MultipartParser.__init__.__kwdefaults__ or {}
+        header_count, header_size = defaults.get("max_header_count"), defaults.get("max_header_size")
+        if None in limits or type(header_count) is not int or type(header_size) is not int:
+            return None
+        max_files, max_fields, max_part_size = limits
+        assert max_files is not None and max_fields is not None and max_part_size is not None
+        return max_files, max_fields, max_part_size, max(0, min(header_count, _BIG)), max(0, min(header_size, _BIG))
+
+    async def parse(self) -> FormData:
+        settings = self._native_settings()
+        if settings is None:
+            return await super().parse()
+        _, params = parse_options_header(self.headers["Content-Type"])
+        charset = params.get(b"charset", "utf-8")
+        if isinstance(charset, bytes):
+            charset = charset.decode("latin-1")
+        try:
+            self._charset = codecs.lookup(charset).name
+        except LookupError:
+            self._charset = "latin-1"
+        try:
+            boundary = params[b"boundary"]
+        except KeyError:
+            raise MultiPartException("Missing boundary in multipart.")  # noqa: B904
+
+        files: list[UploadFile] = []
+        # A patched SpooledTemporaryFile sees every write Starlette would make.
+        coalesce = SpooledTemporaryFile is tempfile.SpooledTemporaryFile
+        try:
+            if len(boundary) > _multipart_module.MAX_BOUNDARY_LENGTH:
+                raise FormParserError(
+                    f"Boundary length {len(boundary)} exceeds maximum of {_multipart_module.MAX_BOUNDARY_LENGTH}"
+                )
+            parser = _core.MultipartFormParser(boundary, self._charset, *settings, 0)
+            async for chunk in self.stream:
+                answer = parser.feed(_as_bytes(chunk))
+                if answer is not None:
+                    await self._apply(parser, answer, files, coalesce)
+            for index, data in parser.finish():
+                await files[index].write(data)
+        except BaseException as exc:
+            # Close all the files if parsing or reading the request stream fails.
+            for file in self._files_to_close_on_error:
+                file.close()
+            if isinstance(exc, FormParserError):
+                raise MultiPartException("Invalid multipart data.") from exc
+            raise
+        self._current_files, self._current_fields = parser.counts()
+        charset = self._charset
+        self.items, mapping = parser.result(files, lambda raw: _user_safe_decode(raw, charset))
+        return _new_form(self.items, mapping)
+
+    async def _apply(
+        self,
+        parser: _core.MultipartFormParser,
+        answer: tuple[list[tuple[str | bytes, list[tuple[bytes, bytes]]]], list[tuple[int, bytes | None]], Any],
+        files: list[UploadFile],
+        coalesce: bool,
+    ) -> None:
+        new_files, operations, error = answer
+        for filename, headers in new_files:
+            spooled = SpooledTemporaryFile(max_size=self.spool_max_size)
+            self._files_to_close_on_error.append(spooled)
+            files.append(
+                UploadFile(
+                    file=spooled,  # type: ignore[arg-type]
+                    size=0,
+                    filename=filename if isinstance(filename, str) else _user_safe_decode(filename, self._charset),
+                    headers=Headers(raw=headers),
+                )
+            )
+        if error is not None:
+            self._raise(error)
+        for index, data in operations:
+            if data is None:
+                await files[index].seek(0)
+            else:
+                await files[index].write(data)
+        if coalesce:
+            parser.flush_size = _DISK_WRITE_SIZE if files and not files[-1]._in_memory else 0
+
+    def _raise(self, error: tuple[int, str, int, bool]) -> NoReturn:
+        code, message, offset, logged = error
+        if code == 0:
+            if logged:
+                _logger.warning(message)
+            raise MultipartParseError(message, offset=offset)
+        if code == 1:
+            try:
+                raise KeyError(b"name")
+            except KeyError:
+                # Starlette raises it while handling the KeyError of `options[b"name"]`.
+                raise MultiPartException('The Content-Disposition header field "name" must be provided.')  # noqa: B904
+        if code == 2:
+            raise MultiPartException(f"Too many files. Maximum number of files is {self.max_files}.")
+        if code == 3:
+            raise MultiPartException(f"Too many fields. Maximum number of fields is {self.max_fields}.")
+        raise MultiPartException(f"Part exceeded maximum size of {int(self.max_part_size / 1024)}KB.")
