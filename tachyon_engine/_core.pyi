@@ -20,6 +20,8 @@ __all__ = [
     "render_json",
     "dumps_json",
     "loads_json",
+    "UrlencodedFormParser",
+    "MultipartFormParser",
 ]
 
 __version__: str
@@ -43,3 +45,43 @@ class RouteIndex:
     def is_current(self, routes: Any) -> bool: ...
     def rebuild(self, routes: list[Any], descriptors: list[Any]) -> None: ...
     def resolve(self, routes: Any, scope: Any, stop_at_partial: bool) -> tuple[int, Any, Any] | NotImplementedType: ...
+
+@final
+class UrlencodedFormParser:
+    """One urlencoded body; see `tachyon_engine.formparsers.FormParser`."""
+
+    def __new__(cls, max_fields: float, max_part_size: float) -> UrlencodedFormParser: ...
+    def feed(self, chunk: bytes) -> int | None: ...
+    def finish(self) -> int | None: ...
+    def result(self) -> tuple[list[tuple[str, Any]], dict[str, Any]]: ...
+    def state(self) -> tuple[int, int, bytes, bytes]: ...
+
+@final
+class MultipartFormParser:
+    """One multipart body; see `tachyon_engine.formparsers.MultiPartParser`."""
+
+    flush_size: int
+    def __new__(
+        cls,
+        boundary: bytes,
+        charset: str,
+        max_files: float,
+        max_fields: float,
+        max_part_size: float,
+        max_header_count: int,
+        max_header_size: int,
+        flush_size: int,
+    ) -> MultipartFormParser: ...
+    def feed(
+        self, chunk: bytes
+    ) -> (
+        tuple[
+            list[tuple[str | bytes, list[tuple[bytes, bytes]]]],
+            list[tuple[int, bytes | None]],
+            tuple[int, str, int, bool] | None,
+        ]
+        | None
+    ): ...
+    def finish(self) -> list[tuple[int, bytes]]: ...
+    def result(self, files: list[Any], decode: Any) -> tuple[list[tuple[str, Any]], dict[str, Any]]: ...
+    def counts(self) -> tuple[int, int]: ...

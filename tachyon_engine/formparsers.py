@@ -62,7 +62,7 @@ if multipart is not None:  # pragma: no branch
 
 
 def _fast_path_available() -> bool:
-    module = starlette.formparsers.multipart
+    module = starlette.formparsers.multipart  # type: ignore[attr-defined]
     return module is not None and getattr(module, "__version__", None) == _PORTED_VERSION
 
 
@@ -175,7 +175,7 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
         if not _fast_path_available() or _overrides(type(self), MultiPartParser, _MULTIPART_CALLBACKS):
             return None
         limits = _limit(self.max_files), _limit(self.max_fields), _limit(self.max_part_size)
-        defaults = starlette.formparsers.multipart.MultipartParser.__init__.__kwdefaults__ or {}
+        defaults = starlette.formparsers.multipart.MultipartParser.__init__.__kwdefaults__ or {}  # type: ignore[attr-defined]
         header_count, header_size = defaults.get("max_header_count"), defaults.get("max_header_size")
         if None in limits or type(header_count) is not int or type(header_size) is not int:
             return None
@@ -203,6 +203,7 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
         files: list[UploadFile] = []
         # A patched SpooledTemporaryFile sees every write Starlette would make.
         coalesce = SpooledTemporaryFile is tempfile.SpooledTemporaryFile
+        parser: _core.MultipartFormParser | None = None
         try:
             if len(boundary) > _multipart_module.MAX_BOUNDARY_LENGTH:
                 raise FormParserError(
@@ -215,14 +216,16 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
                     await self._apply(parser, answer, files, coalesce)
             for index, data in parser.finish():
                 await files[index].write(data)
+            self._current_files, self._current_fields = parser.counts()
         except BaseException as exc:
+            if parser is not None:
+                self._current_files, self._current_fields = parser.counts()
             # Close all the files if parsing or reading the request stream fails.
             for file in self._files_to_close_on_error:
                 file.close()
             if isinstance(exc, FormParserError):
                 raise MultiPartException("Invalid multipart data.") from exc
             raise
-        self._current_files, self._current_fields = parser.counts()
         charset = self._charset
         self.items, mapping = parser.result(files, lambda raw: _user_safe_decode(raw, charset))
         return _new_form(self.items, mapping)
@@ -230,7 +233,11 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
     async def _apply(
         self,
         parser: _core.MultipartFormParser,
-        answer: tuple[list[tuple[str | bytes, list[tuple[bytes, bytes]]]], list[tuple[int, bytes | None]], Any],
+        answer: tuple[
+            list[tuple[str | bytes, list[tuple[bytes, bytes]]]],
+            list[tuple[int, bytes | None]],
+            tuple[int, str, int, bool] | None,
+        ],
         files: list[UploadFile],
         coalesce: bool,
     ) -> None:
