@@ -37,6 +37,7 @@ from starlette.formparsers import (  # type: ignore[attr-defined]
 )
 
 from tachyon_engine import _core
+from tachyon_engine.concurrency import run_in_threadpool
 from tachyon_engine.datastructures import (
     FormData as FormData,
     Headers as Headers,
@@ -48,10 +49,11 @@ from tachyon_engine.exceptions import (
 
 # The python-multipart release whose parsers the Rust code reproduces.
 _PORTED_VERSION = "0.0.32"
-# Once a file has rolled over to disk, its data is written in blocks of this size (one
-# worker-thread hop per block instead of one per received chunk). While it is in memory,
-# every piece is written as Starlette writes it, so peak memory stays Starlette's.
-_DISK_WRITE_SIZE = 512 * 1024
+# Once a file has rolled over to disk, its data is written in batches of this size (one
+# worker-thread call per batch instead of one per received chunk; the received chunks are
+# written as they are, never joined). While it is in memory, every piece is written as
+# Starlette writes it, so peak memory stays Starlette's (its in-memory spool).
+_DISK_WRITE_SIZE = 1024 * 1024
 _BIG = 2**60
 
 if multipart is not None:  # pragma: no branch
@@ -89,6 +91,20 @@ def _new_form(items: list[tuple[str, Any]], mapping: dict[str, Any]) -> FormData
 
 def _as_bytes(chunk: Any) -> bytes:
     return chunk if type(chunk) is bytes else bytes(chunk)
+
+
+async def _write_pieces(upload: UploadFile, pieces: list[bytes]) -> None:
+    """`for piece in pieces: await upload.write(piece)`, in one worker-thread call when
+    the upload is a standard spooled file already rolled over to disk (where each
+    `UploadFile.write` would be a worker-thread call of its own)."""
+    file: Any = upload.file
+    if type(upload) is UploadFile and type(file) is tempfile.SpooledTemporaryFile and file._rolled:
+        if upload.size is not None:
+            upload.size += sum(map(len, pieces))
+        await run_in_threadpool(file.writelines, pieces)
+        return
+    for piece in pieces:
+        await upload.write(piece)
 
 
 _FORM_CALLBACKS = ("on_field_start", "on_field_name", "on_field_data", "on_field_end")
@@ -215,7 +231,7 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
                 if answer is not None:
                     await self._apply(parser, answer, files, coalesce)
             for index, data in parser.finish():
-                await files[index].write(data)
+                await _write_pieces(files[index], data if type(data) is list else [data])
             self._current_files, self._current_fields = parser.counts()
         except BaseException as exc:
             if parser is not None:
@@ -235,7 +251,7 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
         parser: _core.MultipartFormParser,
         answer: tuple[
             list[tuple[str | bytes, list[tuple[bytes, bytes]]]],
-            list[tuple[int, bytes | None]],
+            list[tuple[int, bytes | list[bytes] | None]],
             tuple[int, str, int, bool] | None,
         ],
         files: list[UploadFile],
@@ -258,6 +274,8 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
         for index, data in operations:
             if data is None:
                 await files[index].seek(0)
+            elif type(data) is list:
+                await _write_pieces(files[index], data)
             else:
                 await files[index].write(data)
         if coalesce:

@@ -223,29 +223,30 @@ impl MultipartFormParser {
 }
 
 impl MultipartFormParser {
+    /// Emits the pending file data: `bytes` for one piece, else a list of `bytes` pieces
+    /// (whole received chunks are passed as they are, never copied).
     fn flush<'py>(&mut self, py: Python<'py>, ops: &Bound<'py, PyList>) -> PyResult<()> {
         let pieces = std::mem::take(&mut self.pending);
-        let total = std::mem::take(&mut self.pending_len);
-        let data = match pieces.as_slice() {
-            [Pending::Chunk(bytes, 0, end)] if *end == bytes.bind(py).as_bytes().len() => {
-                bytes.bind(py).clone()
-            }
-            _ => PyBytes::new_with(py, total, |buf| {
-                let mut at = 0;
-                for piece in &pieces {
-                    let src = match piece {
-                        Pending::Chunk(bytes, start, end) => {
-                            &bytes.bind(py).as_bytes()[*start..*end]
-                        }
-                        Pending::Owned(owned) => &owned[..],
-                    };
-                    buf[at..at + src.len()].copy_from_slice(src);
-                    at += src.len();
+        self.pending_len = 0;
+        let mut out: Vec<Bound<'py, PyBytes>> = Vec::with_capacity(pieces.len());
+        for piece in pieces {
+            out.push(match piece {
+                Pending::Chunk(bytes, start, end) => {
+                    let bytes = bytes.into_bound(py);
+                    if start == 0 && end == bytes.as_bytes().len() {
+                        bytes
+                    } else {
+                        PyBytes::new(py, &bytes.as_bytes()[start..end])
+                    }
                 }
-                Ok(())
-            })?,
-        };
-        ops.append((self.pending_file, data))?;
+                Pending::Owned(owned) => PyBytes::new(py, &owned),
+            });
+        }
+        if out.len() == 1 {
+            ops.append((self.pending_file, out.pop()))?;
+        } else {
+            ops.append((self.pending_file, PyList::new(py, out)?))?;
+        }
         Ok(())
     }
 }
