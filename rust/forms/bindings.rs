@@ -171,6 +171,8 @@ impl MultipartFormParser {
             }
         }
         let error = match result {
+            // Data held back for a later batch: nothing for Python to do yet.
+            Ok(()) if new_files.is_empty() && ops.is_empty() => return Ok(None),
             Ok(()) => py.None().into_bound(py),
             Err(error) => error_tuple(py, error)?,
         };

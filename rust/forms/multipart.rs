@@ -6,12 +6,14 @@
 //!   the same states, boundary index, flags, marks and look-behind, so it emits the same
 //!   callbacks with the same data for any body cut at any chunk boundaries, and fails with
 //!   the same `MultipartParseError` message and offset at the same byte. The whole-boundary
-//!   search (python-multipart's `bytes.find`) jumps between `\r` bytes with `memchr`, which
-//!   a boundary (`\r\n--...`) always starts with: one pass per chunk, no rescans.
+//!   search (python-multipart's `bytes.find`) is `memchr::memmem`: one pass per chunk, no
+//!   rescans across chunk edges (a partial match at the end of a chunk is carried as an index).
 //! - [`Form`] is Starlette's `MultiPartParser` callback logic on top of it: part headers,
 //!   `Content-Disposition` options, field and file counting, `max_part_size`, field values.
 //!   What needs Python (creating a `SpooledTemporaryFile`, writing file data) comes out as
 //!   [`Action`]s; file data is passed as ranges of the received chunk where possible.
+
+use memchr::memmem;
 
 use super::options::parse_disposition;
 
@@ -112,6 +114,10 @@ enum Mark {
 /// python-multipart's `MultipartParser` state.
 pub struct Machine {
     boundary: Vec<u8>,
+    /// Boxed: the AVX2 searcher inside holds 32-byte-aligned vectors, and a `#[pyclass]`
+    /// value lives in memory Python allocates with 16-byte alignment only (an inline
+    /// finder crashed on an aligned load).
+    finder: Box<memmem::Finder<'static>>,
     state: State,
     index: usize,
     flags: u8,
@@ -127,8 +133,10 @@ impl Machine {
     pub fn new(boundary: &[u8], max_header_count: u64, max_header_size: u64) -> Self {
         let mut full = b"\r\n--".to_vec();
         full.extend_from_slice(boundary);
+        let finder = Box::new(memmem::Finder::new(&full).into_owned());
         Self {
             boundary: full,
+            finder,
             state: State::Start,
             index: 0,
             flags: 0,
@@ -328,7 +336,7 @@ impl Machine {
                     let mut prev_index = index;
                     if index == 0 {
                         let from = i as usize;
-                        match find_boundary(&data[from..], &self.boundary) {
+                        match self.finder.find(&data[from..]) {
                             Some(p) => {
                                 index = blen - 1;
                                 i = (from + p + blen - 1) as isize;
@@ -494,11 +502,6 @@ impl Machine {
         };
         Ok(())
     }
-}
-
-/// `haystack.find(boundary)` for a boundary starting with `\r`.
-fn find_boundary(haystack: &[u8], boundary: &[u8]) -> Option<usize> {
-    memchr::memchr_iter(CR, haystack).find(|&at| haystack[at..].starts_with(boundary))
 }
 
 fn emit(
