@@ -93,6 +93,23 @@ def _as_bytes(chunk: Any) -> bytes:
     return chunk if type(chunk) is bytes else bytes(chunk)
 
 
+_NEW_FILE, _WRITE, _SEEK = 0, 1, 2
+
+
+async def _write(upload: UploadFile, data: bytes) -> None:
+    """`await upload.write(data)`. For a standard spooled file still in memory that this
+    write does not roll over (`UploadFile.write` would write it directly, and the spooled
+    file would not roll), the bytes go straight to its in-memory buffer."""
+    file: Any = upload.file
+    if type(upload) is UploadFile and type(file) is tempfile.SpooledTemporaryFile and not file._rolled:
+        memory = file._file
+        if upload.size is not None and (not file._max_size or memory.tell() + len(data) <= file._max_size):
+            upload.size += len(data)
+            memory.write(data)
+            return
+    await upload.write(data)
+
+
 async def _write_pieces(upload: UploadFile, pieces: list[bytes]) -> None:
     """`for piece in pieces: await upload.write(piece)`, in one worker-thread call when
     the upload is a standard spooled file already rolled over to disk (where each
@@ -227,11 +244,12 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
                 )
             parser = _core.MultipartFormParser(boundary, self._charset, *settings, 0)
             async for chunk in self.stream:
-                answer = parser.feed(_as_bytes(chunk))
-                if answer is not None:
-                    await self._apply(parser, answer, files, coalesce)
-            for index, data in parser.finish():
-                await _write_pieces(files[index], data if type(data) is list else [data])
+                operations = parser.feed(_as_bytes(chunk))
+                if operations is not None:
+                    await self._apply(operations, files)
+                    if coalesce:
+                        parser.flush_size = _DISK_WRITE_SIZE if files and not files[-1]._in_memory else 0
+            await self._apply(parser.finish(), files)
             self._current_files, self._current_fields = parser.counts()
         except BaseException as exc:
             if parser is not None:
@@ -246,40 +264,31 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
         self.items, mapping = parser.result(files, lambda raw: _user_safe_decode(raw, charset))
         return _new_form(self.items, mapping)
 
-    async def _apply(
-        self,
-        parser: _core.MultipartFormParser,
-        answer: tuple[
-            list[tuple[str | bytes, list[tuple[bytes, bytes]]]],
-            list[tuple[int, bytes | list[bytes] | None]],
-            tuple[int, str, int, bool] | None,
-        ],
-        files: list[UploadFile],
-        coalesce: bool,
-    ) -> None:
-        new_files, operations, error = answer
-        for filename, headers in new_files:
-            spooled = SpooledTemporaryFile(max_size=self.spool_max_size)
-            self._files_to_close_on_error.append(spooled)
-            files.append(
-                UploadFile(
-                    file=spooled,  # type: ignore[arg-type]
-                    size=0,
-                    filename=filename if isinstance(filename, str) else _user_safe_decode(filename, self._charset),
-                    headers=Headers(raw=headers),
+    async def _apply(self, operations: list[Any], files: list[UploadFile]) -> None:
+        for operation in operations:
+            kind = operation[0]
+            if kind == _WRITE:
+                data = operation[2]
+                if type(data) is list:
+                    await _write_pieces(files[operation[1]], data)
+                else:
+                    await _write(files[operation[1]], data)
+            elif kind == _NEW_FILE:
+                _, filename, headers = operation
+                spooled = SpooledTemporaryFile(max_size=self.spool_max_size)
+                self._files_to_close_on_error.append(spooled)
+                files.append(
+                    UploadFile(
+                        file=spooled,  # type: ignore[arg-type]
+                        size=0,
+                        filename=filename if isinstance(filename, str) else _user_safe_decode(filename, self._charset),
+                        headers=Headers(raw=headers),
+                    )
                 )
-            )
-        if error is not None:
-            self._raise(error)
-        for index, data in operations:
-            if data is None:
-                await files[index].seek(0)
-            elif type(data) is list:
-                await _write_pieces(files[index], data)
+            elif kind == _SEEK:
+                await files[operation[1]].seek(0)
             else:
-                await files[index].write(data)
-        if coalesce:
-            parser.flush_size = _DISK_WRITE_SIZE if files and not files[-1]._in_memory else 0
+                self._raise(operation[1:])
 
     def _raise(self, error: tuple[int, str, int, bool]) -> NoReturn:
         code, message, offset, logged = error

@@ -74,10 +74,16 @@ enum Pending {
     Owned(Vec<u8>),
 }
 
-/// `multipart/form-data`. `feed` returns `None` when Python has nothing to do, else
-/// `(new_files, operations, error)`: `new_files` lists `(filename, headers)` to create in
-/// order; `operations` are `(file, bytes)` writes and `(file, None)` for "complete, seek(0)";
-/// `error` is `None` or `(code, message, offset, logged)`.
+/// Operation kinds in the list `MultipartFormParser.feed` returns, in execution order.
+const NEW_FILE: u8 = 0;
+const WRITE: u8 = 1;
+const SEEK: u8 = 2;
+const ERROR: u8 = 3;
+
+/// `multipart/form-data`. `feed` returns `None` when Python has nothing to do, else a list
+/// of operations: `(0, filename, headers)` create the next file, `(1, file, data)` write
+/// `bytes` or a list of `bytes`, `(2, file)` the part is complete (`seek(0)`),
+/// `(3, code, message, offset, logged)` raise.
 #[pyclass(module = "tachyon_engine._core")]
 pub struct MultipartFormParser {
     inner: MultipartParser,
@@ -120,14 +126,16 @@ impl MultipartFormParser {
         }
     }
 
-    fn feed<'py>(&mut self, chunk: &Bound<'py, PyBytes>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    fn feed<'py>(&mut self, chunk: &Bound<'py, PyBytes>) -> PyResult<Option<Bound<'py, PyList>>> {
         let py = chunk.py();
         let result = self.inner.feed(chunk.as_bytes());
         let actions = std::mem::take(&mut self.inner.form.actions);
         if actions.is_empty() && result.is_ok() {
             return Ok(None);
         }
-        let new_files = PyList::empty(py);
+        // Files are created while the chunk is parsed, data written after it: creations
+        // come first, then the error or the writes and seeks.
+        let out = PyList::empty(py);
         let ops = PyList::empty(py);
         for action in actions {
             match action {
@@ -138,7 +146,7 @@ impl MultipartFormParser {
                             .iter()
                             .map(|(k, v)| (PyBytes::new(py, k), PyBytes::new(py, v))),
                     )?;
-                    new_files.append((text(py, &filename), headers))?;
+                    out.append((NEW_FILE, text(py, &filename), headers))?;
                 }
                 // Data of a chunk that failed is never written, as in Starlette.
                 _ if result.is_err() => {}
@@ -166,20 +174,23 @@ impl MultipartFormParser {
                     if self.pending_len > 0 {
                         self.flush(py, &ops)?;
                     }
-                    ops.append((file, py.None()))?;
+                    ops.append((SEEK, file))?;
                 }
             }
         }
-        let error = match result {
-            // Data held back for a later batch: nothing for Python to do yet.
-            Ok(()) if new_files.is_empty() && ops.is_empty() => return Ok(None),
-            Ok(()) => py.None().into_bound(py),
-            Err(error) => error_tuple(py, error)?,
-        };
-        Ok(Some(PyTuple::new(
-            py,
-            [new_files.into_any(), ops.into_any(), error],
-        )?))
+        match result {
+            Ok(()) => {
+                if out.is_empty() {
+                    // Data held back for a later batch: nothing for Python to do yet.
+                    return Ok(if ops.is_empty() { None } else { Some(ops) });
+                }
+                for op in ops.iter() {
+                    out.append(op)?;
+                }
+            }
+            Err(error) => out.append(error_tuple(py, error)?)?,
+        }
+        Ok(Some(out))
     }
 
     /// Writes still pending at the end of the body (a part the body never closed).
@@ -245,9 +256,9 @@ impl MultipartFormParser {
             });
         }
         if out.len() == 1 {
-            ops.append((self.pending_file, out.pop()))?;
+            ops.append((WRITE, self.pending_file, out.pop()))?;
         } else {
-            ops.append((self.pending_file, PyList::new(py, out)?))?;
+            ops.append((WRITE, self.pending_file, PyList::new(py, out)?))?;
         }
         Ok(())
     }
@@ -260,10 +271,10 @@ fn text<'py>(py: Python<'py>, t: &Text) -> Bound<'py, PyAny> {
     }
 }
 
-/// `(code, message, offset, logged)`: 0 parse error (message/offset/logged set), 1 missing
-/// name, 2 too many files, 3 too many fields, 4 part too large.
+/// `(ERROR, code, message, offset, logged)`: code 0 parse error (message/offset/logged
+/// set), 1 missing name, 2 too many files, 3 too many fields, 4 part too large.
 fn error_tuple(py: Python<'_>, error: FormError) -> PyResult<Bound<'_, PyAny>> {
-    let tuple = match error {
+    let (code, message, offset, logged) = match error {
         FormError::Parse {
             message,
             offset,
@@ -274,6 +285,7 @@ fn error_tuple(py: Python<'_>, error: FormError) -> PyResult<Bound<'_, PyAny>> {
         FormError::TooManyFields => (3, String::new(), 0, false),
         FormError::PartTooLarge => (4, String::new(), 0, false),
     };
+    let tuple = (ERROR, code, message, offset, logged);
     Ok(tuple.into_pyobject(py)?.into_any())
 }
 

@@ -268,4 +268,43 @@ mod tests {
         assert_eq!(parser.feed(b"cd"), Err(LimitError::FieldTooLarge));
         assert_eq!(parser.value, b"ab");
     }
+
+    /// Generated bodies at generated cuts: no panic, the held field never outgrows the size
+    /// limit, and without limits the fields equal the single-chunk parse.
+    #[test]
+    fn generated_inputs_never_panic_and_ignore_cuts() {
+        const PIECES: &[&[u8]] = &[
+            b"a", b"=", b"&", b"+", b"%", b"%2", b"%C3", b"%A9", b"\xe9", b"\xff", b"%zz",
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..100_000 {
+            let len = (next() % 24) as usize;
+            let body: Vec<u8> = (0..len)
+                .flat_map(|_| {
+                    PIECES[(next() % PIECES.len() as u64) as usize]
+                        .iter()
+                        .copied()
+                })
+                .collect();
+            let whole = parse_chunks(&[&body], f64::INFINITY, f64::INFINITY);
+            let cut = (next() as usize) % (body.len() + 1);
+            let (x, y) = body.split_at(cut);
+            assert_eq!(parse_chunks(&[x, y], f64::INFINITY, f64::INFINITY), whole);
+            let size = (next() % 6) as f64;
+            let mut parser = UrlencodedParser::new((next() % 4) as f64, size);
+            for piece in [x, y] {
+                let failed = parser.feed(piece).is_err();
+                assert!((parser.name.len() + parser.value.len()) as f64 <= size);
+                if failed {
+                    break;
+                }
+            }
+        }
+    }
 }
