@@ -96,14 +96,20 @@ def _as_bytes(chunk: Any) -> bytes:
 _NEW_FILE, _WRITE, _SEEK = 0, 1, 2
 
 
+def _standard(upload: UploadFile) -> bool:
+    """Whether `upload` is an exact `UploadFile` over an exact `SpooledTemporaryFile`."""
+    file: Any = upload.file
+    return type(upload) is UploadFile and type(file) is tempfile.SpooledTemporaryFile
+
+
 async def _write(upload: UploadFile, data: bytes) -> None:
     """`await upload.write(data)`. For a standard spooled file still in memory that this
     write does not roll over (`UploadFile.write` would write it directly, and the spooled
     file would not roll), the bytes go straight to its in-memory buffer."""
-    file: Any = upload.file
-    if type(upload) is UploadFile and type(file) is tempfile.SpooledTemporaryFile and not file._rolled:
-        memory = file._file
-        if upload.size is not None and (not file._max_size or memory.tell() + len(data) <= file._max_size):
+    spooled: Any = upload.file if _standard(upload) else None
+    if spooled is not None and not spooled._rolled and upload.size is not None:
+        memory = spooled._file
+        if not spooled._max_size or memory.tell() + len(data) <= spooled._max_size:
             upload.size += len(data)
             memory.write(data)
             return
@@ -114,11 +120,11 @@ async def _write_pieces(upload: UploadFile, pieces: list[bytes]) -> None:
     """`for piece in pieces: await upload.write(piece)`, in one worker-thread call when
     the upload is a standard spooled file already rolled over to disk (where each
     `UploadFile.write` would be a worker-thread call of its own)."""
-    file: Any = upload.file
-    if type(upload) is UploadFile and type(file) is tempfile.SpooledTemporaryFile and file._rolled:
+    spooled: Any = upload.file if _standard(upload) else None
+    if spooled is not None and spooled._rolled:
         if upload.size is not None:
             upload.size += sum(map(len, pieces))
-        await run_in_threadpool(file.writelines, pieces)
+        await run_in_threadpool(spooled.writelines, pieces)
         return
     for piece in pieces:
         await upload.write(piece)
