@@ -21,7 +21,7 @@ import codecs
 import logging
 import tempfile
 from tempfile import SpooledTemporaryFile
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import starlette.formparsers
 
@@ -100,20 +100,6 @@ def _standard(upload: UploadFile) -> bool:
     """Whether `upload` is an exact `UploadFile` over an exact `SpooledTemporaryFile`."""
     file: Any = upload.file
     return type(upload) is UploadFile and type(file) is tempfile.SpooledTemporaryFile
-
-
-async def _write(upload: UploadFile, data: bytes) -> None:
-    """`await upload.write(data)`. For a standard spooled file still in memory that this
-    write does not roll over (`UploadFile.write` would write it directly, and the spooled
-    file would not roll), the bytes go straight to its in-memory buffer."""
-    spooled: Any = upload.file if _standard(upload) else None
-    if spooled is not None and not spooled._rolled and upload.size is not None:
-        memory = spooled._file
-        if not spooled._max_size or memory.tell() + len(data) <= spooled._max_size:
-            upload.size += len(data)
-            memory.write(data)
-            return
-    await upload.write(data)
 
 
 async def _write_pieces(upload: UploadFile, pieces: list[bytes]) -> None:
@@ -240,8 +226,10 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
             raise MultiPartException("Missing boundary in multipart.")  # noqa: B904
 
         files: list[UploadFile] = []
-        # A patched SpooledTemporaryFile sees every write Starlette would make.
-        coalesce = SpooledTemporaryFile is tempfile.SpooledTemporaryFile
+        # Per file, the spooled file when it is a standard `SpooledTemporaryFile` (written to
+        # directly while in memory, in batches once on disk), else None: a patched class sees
+        # every write Starlette would make.
+        spools: list[Any] = []
         parser: _core.MultipartFormParser | None = None
         try:
             if len(boundary) > _multipart_module.MAX_BOUNDARY_LENGTH:
@@ -250,12 +238,10 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
                 )
             parser = _core.MultipartFormParser(boundary, self._charset, *settings, 0)
             async for chunk in self.stream:
-                operations = parser.feed(_as_bytes(chunk))
+                operations = parser.feed(chunk if type(chunk) is bytes else bytes(chunk))
                 if operations is not None:
-                    await self._apply(operations, files)
-                    if coalesce:
-                        parser.flush_size = _DISK_WRITE_SIZE if files and not files[-1]._in_memory else 0
-            await self._apply(parser.finish(), files)
+                    await self._apply(parser, operations, files, spools)
+            await self._apply(parser, parser.finish(), files, spools)
             self._current_files, self._current_fields = parser.counts()
         except BaseException as exc:
             if parser is not None:
@@ -270,15 +256,28 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
         self.items, mapping = parser.result(files, lambda raw: _user_safe_decode(raw, charset))
         return _new_form(self.items, mapping)
 
-    async def _apply(self, operations: list[Any], files: list[UploadFile]) -> None:
+    async def _apply(
+        self, parser: _core.MultipartFormParser, operations: list[Any], files: list[UploadFile], spools: list[Any]
+    ) -> None:
         for operation in operations:
             kind = operation[0]
             if kind == _WRITE:
-                data = operation[2]
+                _, index, data = operation
+                upload, spooled = files[index], spools[index]
                 if type(data) is list:
-                    await _write_pieces(files[operation[1]], data)
+                    await _write_pieces(upload, data)
+                elif (
+                    spooled is not None
+                    and not spooled._rolled
+                    and (not spooled._max_size or spooled._file.tell() + len(data) <= spooled._max_size)
+                ):
+                    # What `UploadFile.write` does when the write does not roll the file over.
+                    upload.size = cast(int, upload.size) + len(data)
+                    spooled._file.write(data)
                 else:
-                    await _write(files[operation[1]], data)
+                    await upload.write(data)
+                    if spooled is not None and spooled._rolled:
+                        parser.flush_size = _DISK_WRITE_SIZE
             elif kind == _NEW_FILE:
                 _, filename, headers = operation
                 spooled = SpooledTemporaryFile(max_size=self.spool_max_size)
@@ -291,6 +290,8 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
                         headers=Headers(raw=headers),
                     )
                 )
+                spools.append(spooled if type(spooled) is tempfile.SpooledTemporaryFile else None)
+                parser.flush_size = 0
             elif kind == _SEEK:
                 await files[operation[1]].seek(0)
             else:
