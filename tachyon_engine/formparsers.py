@@ -77,8 +77,17 @@ def _limit(value: Any) -> float | None:
     return None
 
 
-def _overrides(cls: type, base: type, names: tuple[str, ...]) -> bool:
-    return any(getattr(cls, name) is not getattr(base, name) for name in names)
+def _callbacks(cls: type, names: tuple[str, ...]) -> list[tuple[str, Any]]:
+    return [(name, getattr(cls, name)) for name in names]
+
+
+def _overrides(cls: type, originals: list[tuple[str, Any]]) -> bool:
+    """Whether `cls` has another callback than the ones the Rust parser reproduces (checked
+    on every parse: classes can be patched at any time)."""
+    for name, original in originals:
+        if getattr(cls, name) is not original:
+            return True
+    return False
 
 
 def _new_form(items: list[tuple[str, Any]], mapping: dict[str, Any]) -> FormData:
@@ -100,6 +109,27 @@ def _standard(upload: UploadFile) -> bool:
     """Whether `upload` is an exact `UploadFile` over an exact `SpooledTemporaryFile`."""
     file: Any = upload.file
     return type(upload) is UploadFile and type(file) is tempfile.SpooledTemporaryFile
+
+
+def _write_in_memory(operation: tuple[Any, ...], files: list[UploadFile], spools: list[Any]) -> bool:
+    """Performs a write operation when it is a write of `bytes` to a standard spooled file
+    still in memory that the write does not roll over: what `UploadFile.write` and
+    `SpooledTemporaryFile.write` then do, straight to the in-memory buffer. False otherwise."""
+    if operation[0] != _WRITE:
+        return False
+    _, index, data = operation
+    spooled = spools[index]
+    if (
+        spooled is None
+        or type(data) is not bytes
+        or spooled._rolled
+        or (spooled._max_size and spooled._file.tell() + len(data) > spooled._max_size)
+    ):
+        return False
+    upload = files[index]
+    upload.size = cast(int, upload.size) + len(data)
+    spooled._file.write(data)
+    return True
 
 
 async def _write_pieces(upload: UploadFile, pieces: list[bytes]) -> None:
@@ -128,7 +158,7 @@ class FormParser(_StarletteFormParser):
             max_fields is None
             or max_part_size is None
             or not _fast_path_available()
-            or _overrides(type(self), FormParser, _FORM_CALLBACKS)
+            or _overrides(type(self), _FORM_ORIGINALS)
         ):
             return await super().parse()
         parser = _core.UrlencodedFormParser(max_fields, max_part_size)
@@ -151,6 +181,8 @@ class FormParser(_StarletteFormParser):
             raise MultiPartException(f"Too many fields. Maximum number of fields is {self.max_fields}.")
         raise MultiPartException(f"Field exceeded maximum size of {int(self.max_part_size / 1024)}KB.")
 
+
+_FORM_ORIGINALS = _callbacks(FormParser, _FORM_CALLBACKS)
 
 _MULTIPART_CALLBACKS = (
     "on_part_begin",
@@ -197,7 +229,7 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
 
     def _native_settings(self) -> tuple[float, float, float, int, int] | None:
         """The limits for the Rust parser, or None when Starlette's own code must run."""
-        if not _fast_path_available() or _overrides(type(self), MultiPartParser, _MULTIPART_CALLBACKS):
+        if not _fast_path_available() or _overrides(type(self), _MULTIPART_ORIGINALS):
             return None
         limits = _limit(self.max_files), _limit(self.max_fields), _limit(self.max_part_size)
         defaults = starlette.formparsers.multipart.MultipartParser.__init__.__kwdefaults__ or {}  # type: ignore[attr-defined]
@@ -239,7 +271,9 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
             parser = _core.MultipartFormParser(boundary, self._charset, *settings, 0)
             async for chunk in self.stream:
                 operations = parser.feed(chunk if type(chunk) is bytes else bytes(chunk))
-                if operations is not None:
+                if operations is not None and not (
+                    len(operations) == 1 and _write_in_memory(operations[0], files, spools)
+                ):
                     await self._apply(parser, operations, files, spools)
             await self._apply(parser, parser.finish(), files, spools)
             self._current_files, self._current_fields = parser.counts()
@@ -266,15 +300,7 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
                 upload, spooled = files[index], spools[index]
                 if type(data) is list:
                     await _write_pieces(upload, data)
-                elif (
-                    spooled is not None
-                    and not spooled._rolled
-                    and (not spooled._max_size or spooled._file.tell() + len(data) <= spooled._max_size)
-                ):
-                    # What `UploadFile.write` does when the write does not roll the file over.
-                    upload.size = cast(int, upload.size) + len(data)
-                    spooled._file.write(data)
-                else:
+                elif not _write_in_memory(operation, files, spools):
                     await upload.write(data)
                     if spooled is not None and spooled._rolled:
                         parser.flush_size = _DISK_WRITE_SIZE
@@ -314,3 +340,6 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
         if code == 3:
             raise MultiPartException(f"Too many fields. Maximum number of fields is {self.max_fields}.")
         raise MultiPartException(f"Part exceeded maximum size of {int(self.max_part_size / 1024)}KB.")
+
+
+_MULTIPART_ORIGINALS = _callbacks(MultiPartParser, _MULTIPART_CALLBACKS)
