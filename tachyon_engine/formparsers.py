@@ -140,7 +140,12 @@ async def _write_pieces(upload: UploadFile, pieces: list[bytes]) -> None:
     if spooled is not None and spooled._rolled:
         if upload.size is not None:
             upload.size += sum(map(len, pieces))
-        await run_in_threadpool(spooled.writelines, pieces)
+        try:
+            await run_in_threadpool(spooled.writelines, pieces)
+        finally:
+            # The worker thread keeps its last arguments until its next job: an emptied
+            # list does not keep the batch's chunks alive.
+            pieces.clear()
         return
     for piece in pieces:
         await upload.write(piece)
