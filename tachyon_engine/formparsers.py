@@ -167,21 +167,21 @@ class FormParser(_StarletteFormParser):
         ):
             return await super().parse()
         parser = _core.UrlencodedFormParser(max_fields, max_part_size)
-        try:
-            async for chunk in self.stream:
-                error = parser.feed(_as_bytes(chunk))
-                if error is not None:
-                    self._raise_limit(error)
-            error = parser.finish()
+        async for chunk in self.stream:
+            error = parser.feed(_as_bytes(chunk))
             if error is not None:
-                self._raise_limit(error)
-        finally:
-            self._current_fields, self._current_field_size, name, value = parser.state()
-            self._field_name, self._field_value = bytearray(name), bytearray(value)
+                self._raise_limit(parser, error)
+        error = parser.finish()
+        if error is not None:
+            self._raise_limit(parser, error)
+        self._current_fields = parser.state()[0]
         self._items, mapping = parser.result()
         return _new_form(self._items, mapping)
 
-    def _raise_limit(self, error: int) -> NoReturn:
+    def _raise_limit(self, parser: _core.UrlencodedFormParser, error: int) -> NoReturn:
+        # The field being parsed when the limit tripped, as Starlette's callbacks leave it.
+        self._current_fields, self._current_field_size, name, value = parser.state()
+        self._field_name, self._field_value = bytearray(name), bytearray(value)
         if error == 1:
             raise MultiPartException(f"Too many fields. Maximum number of fields is {self.max_fields}.")
         raise MultiPartException(f"Field exceeded maximum size of {int(self.max_part_size / 1024)}KB.")

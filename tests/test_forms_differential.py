@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import tempfile
 from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import contextmanager
@@ -224,7 +225,15 @@ def _nothing() -> Iterator[None]:
 
 
 def _urlencoded_state(parser: Any) -> Callable[[], Any]:
-    return lambda: (parser._current_fields, parser._current_field_size, parser._field_name, parser._field_value)
+    """The parser's counters; after an error, the field it stopped in (Starlette's own suite
+    reads it). After a success tachyon_engine does not copy the last field back."""
+
+    def state() -> Any:
+        if sys.exc_info()[0] is None:
+            return parser._current_fields
+        return parser._current_fields, parser._current_field_size, parser._field_name, parser._field_value
+
+    return state
 
 
 # ---------------------------------------------------------------------------- tests

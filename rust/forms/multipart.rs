@@ -542,6 +542,18 @@ pub enum Charset {
 }
 
 impl Charset {
+    /// `decode` of owned bytes: valid UTF-8 is kept without a copy.
+    pub fn decode_owned(self, raw: Vec<u8>) -> Text {
+        match self {
+            Charset::Utf8 => match String::from_utf8(raw) {
+                Ok(text) => Text::Str(text),
+                Err(error) => Text::Str(crate::text::latin1_to_string(error.as_bytes())),
+            },
+            Charset::Other => Text::Bytes(raw),
+            _ => self.decode(&raw),
+        }
+    }
+
     pub fn decode(self, raw: &[u8]) -> Text {
         let latin1 = || crate::text::latin1_to_string(raw);
         match self {
@@ -662,7 +674,9 @@ impl Callbacks for Form {
             .unwrap_or(Text::Str(String::new()));
         match self.part.file {
             None => {
-                let value = self.charset.decode(&self.part.data);
+                let value = self
+                    .charset
+                    .decode_owned(std::mem::take(&mut self.part.data));
                 self.items.push(Item::Field(name, value));
             }
             Some(file) => {

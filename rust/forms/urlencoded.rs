@@ -99,8 +99,8 @@ impl UrlencodedParser {
         if self.fields_seen as f64 > self.max_fields {
             return Err(LimitError::TooManyFields);
         }
-        let name = decode(&self.name);
-        let value = decode(&self.value);
+        let name = decode(std::mem::take(&mut self.name));
+        let value = decode(std::mem::take(&mut self.value));
         self.items.push((name, value));
         Ok(())
     }
@@ -170,12 +170,15 @@ impl UrlencodedParser {
     }
 }
 
-/// `unquote_plus(raw.decode("latin-1"))`.
-fn decode(raw: &[u8]) -> String {
-    match std::str::from_utf8(raw) {
-        Ok(text) if text.is_ascii() => unquote_plus(text).into_owned(),
-        _ => unquote_plus(&latin1_to_string(raw)).into_owned(),
+/// `unquote_plus(raw.decode("latin-1"))`; plain ASCII text is kept without a copy.
+fn decode(raw: Vec<u8>) -> String {
+    if raw.is_ascii() {
+        if !raw.iter().any(|&b| b == b'+' || b == b'%') {
+            return String::from_utf8(raw).unwrap_or_default();
+        }
+        return unquote_plus(std::str::from_utf8(&raw).unwrap_or_default()).into_owned();
     }
+    unquote_plus(&latin1_to_string(&raw)).into_owned()
 }
 
 #[cfg(test)]
