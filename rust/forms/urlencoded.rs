@@ -173,7 +173,7 @@ impl UrlencodedParser {
 /// `unquote_plus(raw.decode("latin-1"))`; plain ASCII text is kept without a copy.
 fn decode(raw: Vec<u8>) -> String {
     if raw.is_ascii() {
-        if !raw.iter().any(|&b| b == b'+' || b == b'%') {
+        if memchr::memchr2(b'+', b'%', &raw).is_none() {
             return String::from_utf8(raw).unwrap_or_default();
         }
         return unquote_plus(std::str::from_utf8(&raw).unwrap_or_default()).into_owned();
