@@ -6,6 +6,7 @@
 pub mod build_info;
 pub mod datastructures;
 pub mod json;
+pub mod responses;
 pub mod routing;
 pub mod text;
 
@@ -16,6 +17,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     build_info::register(m)?;
     datastructures::bindings::register(m)?;
     json::bindings::register(m)?;
+    responses::bindings::register(m)?;
     routing::bindings::register(m)?;
     Ok(())
 }

@@ -20,6 +20,7 @@ __all__ = [
     "render_json",
     "dumps_json",
     "loads_json",
+    "init_headers",
 ]
 
 __version__: str
@@ -34,6 +35,9 @@ def parse_query_string(query: Any, /) -> tuple[list[tuple[str, str]], dict[str, 
 def render_json(content: Any, /) -> bytes | NotImplementedType: ...
 def dumps_json(content: Any, /) -> str | NotImplementedType: ...
 def loads_json(data: Any, /) -> Any: ...
+def init_headers(
+    headers: Any, body: Any, status_code: Any, media_type: Any, charset: Any, /
+) -> list[tuple[bytes, bytes]] | NotImplementedType: ...
 
 @final
 class RouteIndex:

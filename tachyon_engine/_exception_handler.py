@@ -68,7 +68,8 @@ async def call_handling_exceptions(
     request path: the handlers default to the scope's, and a missing `conn` is built from
     `(scope, receive, send)` only if a handler needs it (it is built from the same values
     Starlette builds it from up front, and nothing reads it before)."""
-    exception_handlers, status_handlers = _handlers_of(scope) if handlers is None else handlers
+    if handlers is None:
+        handlers = _handlers_of(scope)
     response_started = False
 
     async def sender(message: Message) -> None:
@@ -80,22 +81,38 @@ async def call_handling_exceptions(
     try:
         await app(scope, receive, sender)
     except Exception as exc:
-        handler = None
-        if isinstance(exc, HTTPException):
-            handler = status_handlers.get(exc.status_code)
-        if handler is None:
-            handler = _lookup_exception_handler(exception_handlers, exc)
-        if handler is None:
-            raise exc
-        if response_started:
-            raise RuntimeError("Caught handled exception, but response already started.") from exc
-        if conn is None:
-            conn = Request(scope, receive, send) if scope["type"] == "http" else WebSocket(scope, receive, send)
-        if is_async_callable(handler):
-            response = await handler(conn, exc)  # type: ignore[arg-type]
-        else:
-            response = await run_in_threadpool(handler, conn, exc)  # type: ignore[arg-type]
-        if response is not None:
-            await response(scope, receive, sender)
-        # A reused exception instance would otherwise grow its traceback on every request.
-        exc.__traceback__ = None
+        await answer_exception(exc, handlers, response_started, conn, scope, receive, sender)
+
+
+async def answer_exception(
+    exc: Exception,
+    handlers: tuple[ExceptionHandlers, StatusHandlers],
+    response_started: bool,
+    conn: Request | WebSocket | None,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+) -> None:
+    """What Starlette's exception layer does with an exception `app` raised: re-raise it when no
+    handler is registered (or the response already started), else send the handler's response.
+    Called while `exc` is being handled, so a raised error chains to it as in Starlette."""
+    exception_handlers, status_handlers = handlers
+    handler = None
+    if isinstance(exc, HTTPException):
+        handler = status_handlers.get(exc.status_code)
+    if handler is None:
+        handler = _lookup_exception_handler(exception_handlers, exc)
+    if handler is None:
+        raise exc
+    if response_started:
+        raise RuntimeError("Caught handled exception, but response already started.") from exc
+    if conn is None:
+        conn = Request(scope, receive, send) if scope["type"] == "http" else WebSocket(scope, receive, send)
+    if is_async_callable(handler):
+        response = await handler(conn, exc)  # type: ignore[arg-type]
+    else:
+        response = await run_in_threadpool(handler, conn, exc)  # type: ignore[arg-type]
+    if response is not None:
+        await response(scope, receive, send)
+    # A reused exception instance would otherwise grow its traceback on every request.
+    exc.__traceback__ = None

@@ -15,6 +15,7 @@ _NATIVE_PATHS: dict[str, Callable[..., Any]] = {
     "requests.HTTPConnection.cookies": _core.parse_cookie_headers,
     "routing.Router matching (Route, WebSocketRoute; Mount narrowed)": _core.RouteIndex,
     "responses.JSONResponse.render": _core.render_json,
+    "responses.Response.init_headers (every response class)": _core.init_headers,
     "websockets.WebSocket.send_json": _core.dumps_json,
     "requests.Request.json, websockets.WebSocket.receive_json": _core.loads_json,
 }

@@ -10,6 +10,7 @@ import functools
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
+import starlette.responses
 import starlette.routing
 from starlette.routing import (
     _T as _T,
@@ -97,6 +98,8 @@ def request_response(
 
         await call_handling_exceptions(respond, scope, receive, send, conn=request)
 
+    # The lean dispatch (`_dispatch.LeanStack`) calls the endpoint itself, with the same layers.
+    app.tachyon_endpoint = endpoint  # type: ignore[attr-defined]
     return app
 
 
@@ -189,7 +192,10 @@ class Router(starlette.routing.Router):
             return
 
         index = index_of(self)
-        found = index.resolve(self.routes, scope, False)
+        await self._dispatch(index, index.resolve(self.routes, scope, False), scope, receive, send)
+
+    async def _dispatch(self, index: Any, found: Any, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serves the request the index resolved (`found`), as the rest of Starlette's `Router.app` does."""
         if found is NotImplemented:
             await super().app(scope, receive, send)
             return
@@ -240,7 +246,7 @@ class Router(starlette.routing.Router):
     def add_route(
         self,
         path: str,
-        endpoint: Callable[[Request], Awaitable[Response] | Response],
+        endpoint: Callable[[Request], Awaitable[starlette.responses.Response] | starlette.responses.Response],
         methods: Collection[str] | None = None,
         name: str | None = None,
         include_in_schema: bool = True,

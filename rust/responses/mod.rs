@@ -1,0 +1,4 @@
+//! Response-side helpers: the headers Starlette's `Response.init_headers` builds.
+
+pub mod bindings;
+pub mod headers;

@@ -1,0 +1,131 @@
+"""Response headers built in Rust (`Response.init_headers`) against Starlette's: the same
+`raw_headers` for every response class, status, body, media type, charset and user header
+mapping, or the same exception."""
+
+from __future__ import annotations
+
+import enum
+import types
+from collections.abc import Callable
+from typing import Any
+
+import starlette.responses
+from differential import outcome
+from hypothesis import given, settings, strategies as st
+from strategies import special_text
+
+import tachyon_engine.responses
+
+
+class Status(enum.IntEnum):
+    OK = 200
+    NO_CONTENT = 204
+
+
+header_text = st.one_of(
+    special_text,
+    st.sampled_from(["Content-Length", "content-type", "CONTENT-TYPE", "X-Thing", "set-cookie", "K\u212aey", "\xc0"]),
+)
+media_types = st.one_of(
+    st.none(),
+    st.sampled_from(
+        ["text/plain", "text/html; charset=latin-1", "Text/Plain", "text/x; CHARSET=utf-8", "application/json"]
+    ),
+    special_text.map(lambda s: "text/" + s),
+    special_text,
+)
+statuses = st.one_of(st.sampled_from([100, 199, 200, 204, 205, 304, 404, -1, 2**70]), st.sampled_from(list(Status)))
+bodies = st.one_of(
+    st.none(),
+    st.binary(max_size=20),
+    st.binary(max_size=20).map(lambda b: memoryview(b)),
+    st.text(max_size=20),
+    st.just(7),
+)
+user_headers = st.one_of(
+    st.none(),
+    st.dictionaries(header_text, header_text, max_size=4),
+    st.dictionaries(header_text, header_text, max_size=4).map(types.MappingProxyType),
+    st.dictionaries(st.sampled_from(["x-a", "content-length"]), st.integers(), max_size=2),
+)
+
+
+def built_headers(responses: Any, **attributes: Any) -> Callable[[], Any]:
+    """`init_headers` on a bare response carrying `attributes` (set as Starlette sets them)."""
+    headers = attributes.pop("headers")
+
+    def build() -> Any:
+        response = responses.Response.__new__(responses.Response)
+        for name, value in attributes.items():
+            if value is not None or name != "body":
+                setattr(response, name, value)
+        response.init_headers(headers)
+        return response.raw_headers
+
+    return build
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    headers=user_headers,
+    body=bodies,
+    status_code=statuses,
+    media_type=media_types,
+    charset=st.one_of(st.sampled_from(["utf-8", "latin-1"]), special_text),
+)
+def test_init_headers_matches_starlette(
+    headers: Any, body: Any, status_code: Any, media_type: Any, charset: Any
+) -> None:
+    attributes = {"body": body, "status_code": status_code, "media_type": media_type, "charset": charset}
+    theirs = outcome(built_headers(starlette.responses, headers=headers, **attributes))
+    ours = outcome(built_headers(tachyon_engine.responses, headers=headers, **attributes))
+    assert ours == theirs
+
+
+CLASSES = ["Response", "HTMLResponse", "PlainTextResponse", "JSONResponse", "RedirectResponse"]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    name=st.sampled_from(CLASSES),
+    content=st.one_of(st.text(max_size=20), st.binary(max_size=20)),
+    status_code=st.sampled_from([200, 204, 301, 304, 404]),
+    headers=st.one_of(st.none(), st.dictionaries(header_text, header_text, max_size=3)),
+    media_type=st.one_of(st.none(), st.sampled_from(["text/csv", "application/xml", "image/png"])),
+)
+def test_response_classes_match_starlette(
+    name: str, content: Any, status_code: int, headers: Any, media_type: Any
+) -> None:
+    def construct(responses: Any) -> Callable[[], Any]:
+        def build() -> Any:
+            cls = getattr(responses, name)
+            if name == "RedirectResponse":
+                response = cls(content if isinstance(content, str) else "/", status_code, headers)
+            elif name == "JSONResponse":
+                response = cls(content if isinstance(content, str) else None, status_code, headers, media_type)
+            else:
+                response = cls(content, status_code, headers, media_type)
+            return response.status_code, response.body, response.raw_headers, dict(response.headers)
+
+        return build
+
+    ours = outcome(construct(tachyon_engine.responses))
+    assert ours == outcome(construct(starlette.responses))
+    cls = getattr(tachyon_engine.responses, name)
+    assert issubclass(cls, getattr(starlette.responses, name))
+
+
+def test_streaming_and_file_responses_match_starlette(tmp_path: Any) -> None:
+    path = tmp_path / "page.html"
+    path.write_bytes(b"<p>hi</p>")
+
+    def stream() -> Any:
+        yield b"x"
+
+    def built(responses: Any) -> Any:
+        streaming = responses.StreamingResponse(stream(), headers={"X-A": "1"}, media_type="text/csv")
+        file = responses.FileResponse(path, headers={"X-B": "2"}, stat_result=path.stat())
+        return streaming.raw_headers, file.raw_headers
+
+    assert built(tachyon_engine.responses) == built(starlette.responses)
+    assert built(tachyon_engine.responses)[0] == [(b"x-a", b"1"), (b"content-type", b"text/csv; charset=utf-8")]
