@@ -33,6 +33,7 @@ SUITES: dict[str, list[Case]] = {
         Case("json", "JSONResponse 64 KiB", apps.json_response(64 * KiB)),
         Case("json", "JSONResponse 1 MiB", apps.json_response(MiB)),
         Case("json", "Request.json() 1 KiB", apps.request_json(KiB)),
+        Case("json", "Request.json() 64 KiB", apps.request_json(64 * KiB)),
         Case("json", "Request.json() 1 MiB", apps.request_json(MiB)),
         Case("forms", "urlencoded form, 1,000 fields", apps.urlencoded_form(1000)),
         Case("forms", "multipart, 1,000 fields", apps.multipart_form(fields=1000)),
