@@ -21,6 +21,7 @@ __all__ = [
     "dumps_json",
     "loads_json",
     "init_headers",
+    "set_cookie_header",
 ]
 
 __version__: str
@@ -47,3 +48,18 @@ class RouteIndex:
     def is_current(self, routes: Any) -> bool: ...
     def rebuild(self, routes: list[Any], descriptors: list[Any]) -> None: ...
     def resolve(self, routes: Any, scope: Any, stop_at_partial: bool) -> tuple[int, Any, Any] | NotImplementedType: ...
+
+def set_cookie_header(
+    key: Any,
+    value: Any,
+    max_age: Any,
+    expires: Any,
+    path: Any,
+    domain: Any,
+    secure: Any,
+    httponly: Any,
+    samesite: Any,
+    partitioned: Any,
+    clock: Any,
+    /,
+) -> bytes | NotImplementedType: ...

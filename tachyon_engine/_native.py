@@ -16,6 +16,7 @@ _NATIVE_PATHS: dict[str, Callable[..., Any]] = {
     "routing.Router matching (Route, WebSocketRoute; Mount narrowed)": _core.RouteIndex,
     "responses.JSONResponse.render": _core.render_json,
     "responses.Response.init_headers (every response class)": _core.init_headers,
+    "responses.Response.set_cookie, delete_cookie": _core.set_cookie_header,
     "websockets.WebSocket.send_json": _core.dumps_json,
     "requests.Request.json, websockets.WebSocket.receive_json": _core.loads_json,
 }

@@ -1,5 +1,5 @@
-"""Mirror of `starlette.responses`: every response class builds its headers in Rust, and
-`JSONResponse` renders in Rust.
+"""Mirror of `starlette.responses`: every response class builds its headers and cookies in
+Rust, and `JSONResponse` renders in Rust.
 
 Each class here subclasses Starlette's class of the same name, then this module's `Response`
 (which only replaces `init_headers`), so Starlette's own constructors run unchanged.
@@ -7,8 +7,11 @@ Each class here subclasses Starlette's class of the same name, then this module'
 
 from __future__ import annotations
 
+import time as _time
 from collections.abc import Mapping
-from typing import Any
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any, Literal
 
 import starlette.responses
 from starlette.responses import (
@@ -45,6 +48,8 @@ from tachyon_engine.types import (
     Send as Send,
 )
 
+_GMTIME = _time.gmtime
+
 
 class Response(starlette.responses.Response):
     def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
@@ -56,6 +61,37 @@ class Response(starlette.responses.Response):
             super().init_headers(headers)
         else:
             self.raw_headers = raw_headers
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        max_age: int | None = None,
+        expires: datetime | str | int | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: Literal["lax", "strict", "none"] | None = "lax",
+        partitioned: bool = False,
+    ) -> None:
+        """Appends the `set-cookie` header `http.cookies` would write for Starlette, built in
+        Rust for plain arguments; anything else (and every error) goes through Starlette."""
+        when: datetime | str | int | None = expires
+        if isinstance(expires, datetime) and expires.tzinfo is UTC:
+            # What Starlette writes for a datetime; only a UTC one is taken, since the call
+            # cannot fail on it (Starlette reports the other errors first).
+            when = format_datetime(expires, usegmt=True)
+        # `http.cookies` dates an int `expires` from `time.time()`, both looked up at call time
+        # (freezegun and tests patch them): Rust calls the clock given, only with stock `gmtime`.
+        clock = _time.time if _time.gmtime is _GMTIME else None
+        header = _core.set_cookie_header(
+            key, value, max_age, when, path, domain, secure, httponly, samesite, partitioned, clock
+        )
+        if header is NotImplemented:
+            super().set_cookie(key, value, max_age, expires, path, domain, secure, httponly, samesite, partitioned)
+        else:
+            self.raw_headers.append((b"set-cookie", header))
 
 
 class HTMLResponse(starlette.responses.HTMLResponse, Response):

@@ -4,17 +4,21 @@ mapping, or the same exception."""
 
 from __future__ import annotations
 
+import datetime
 import enum
+import time
 import types
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import starlette.responses
 from differential import outcome
 from hypothesis import given, settings, strategies as st
 from strategies import special_text
 
 import tachyon_engine.responses
+from tachyon_engine import _core
 
 
 class Status(enum.IntEnum):
@@ -129,3 +133,87 @@ def test_streaming_and_file_responses_match_starlette(tmp_path: Any) -> None:
 
     assert built(tachyon_engine.responses) == built(starlette.responses)
     assert built(tachyon_engine.responses)[0] == [(b"x-a", b"1"), (b"content-type", b"text/csv; charset=utf-8")]
+
+
+cookie_text = st.one_of(
+    special_text,
+    st.sampled_from(["session", "a.b-c_d", "", "Path", "max-AGE", "k=v", "e\u0301", "\u20ac", "/", "/api ", " x"]),
+)
+cookie_dates = st.one_of(
+    st.none(),
+    st.integers(min_value=-(10**11), max_value=10**11),
+    st.sampled_from([0, 3600, -1, True]),
+    cookie_text,
+    st.datetimes(timezones=st.sampled_from([datetime.UTC, datetime.timezone(datetime.timedelta(0))])),
+    st.datetimes(timezones=st.none() | st.just(datetime.timezone(datetime.timedelta(hours=2)))),
+)
+flags = st.one_of(st.booleans(), st.sampled_from([0, 1, "", "yes"]))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    key=cookie_text,
+    value=st.one_of(cookie_text, st.sampled_from(["abc==.sig", '"q"', "a\\b"])),
+    max_age=st.one_of(st.none(), st.integers(), st.sampled_from([True, "5", 1.5])),
+    expires=cookie_dates,
+    path=st.one_of(st.none(), cookie_text),
+    domain=st.one_of(st.none(), cookie_text),
+    secure=flags,
+    httponly=flags,
+    samesite=st.one_of(st.none(), st.sampled_from(["lax", "Strict", "NONE", "bad", "", "la\u212a"])),
+    partitioned=st.booleans(),
+)
+def test_set_cookie_matches_starlette(**arguments: Any) -> None:
+    def set_cookie(responses: Any) -> Callable[[], Any]:
+        def build() -> Any:
+            response = responses.Response(b"")
+            response.set_cookie(**arguments)
+            response.delete_cookie(arguments["key"], path=arguments["path"], domain=arguments["domain"])
+            return response.raw_headers
+
+        return build
+
+    # `expires` as seconds from now reads the clock: one of the stock runs around ours
+    # falls in the same second.
+    before = outcome(set_cookie(starlette.responses))
+    ours = outcome(set_cookie(tachyon_engine.responses))
+    after = outcome(set_cookie(starlette.responses))
+    assert ours in (before, after)
+
+
+def test_plain_cookies_are_built_natively() -> None:
+    """The common shapes take the Rust path (the differential test above would also pass if
+    every call fell back to Starlette)."""
+    plain = _core.set_cookie_header("session", "abc", 60, None, "/", None, True, True, "lax", False, None)
+    assert isinstance(plain, bytes)
+    now = _core.set_cookie_header("old", "", 0, 0, "/", "example.com", False, False, "lax", False, time.time)
+    assert isinstance(now, bytes)
+    assert isinstance(
+        _core.set_cookie_header(
+            "sig", "a b==", None, "Wed, 21 Oct 2015 07:28:00 GMT", "/", None, False, False, None, False, None
+        ),
+        bytes,
+    )
+    headers = _core.init_headers({"X-Tag": "v"}, b"body", 200, "text/plain", "utf-8")
+    assert headers == [(b"x-tag", b"v"), (b"content-length", b"4"), (b"content-type", b"text/plain; charset=utf-8")]
+
+
+@pytest.mark.parametrize("patch_gmtime", [False, True])
+def test_cookie_dates_follow_a_patched_clock(monkeypatch: pytest.MonkeyPatch, patch_gmtime: bool) -> None:
+    """`http.cookies` looks `time.time` and `time.gmtime` up when it writes a date (tests and
+    freezegun patch them): the cookie header follows both, as Starlette's does."""
+    now = datetime.datetime(2037, 1, 22, 12, 0, 0, 750000, tzinfo=datetime.UTC).timestamp()
+    monkeypatch.setattr(time, "time", lambda: now)
+    if patch_gmtime:
+        real_gmtime = time.gmtime
+        monkeypatch.setattr(time, "gmtime", lambda seconds=None: real_gmtime(0))
+
+    def cookies(responses: Any) -> Any:
+        response = responses.Response(b"")
+        response.set_cookie("a", "b", expires=10)
+        response.delete_cookie("c")
+        return response.raw_headers
+
+    assert cookies(tachyon_engine.responses) == cookies(starlette.responses)
+    expected = b"Thu, 01 Jan 1970" if patch_gmtime else b"Thu, 22 Jan 2037 12:00:10 GMT"
+    assert expected in cookies(tachyon_engine.responses)[1][1]

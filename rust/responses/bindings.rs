@@ -5,8 +5,9 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
+use super::cookies::{is_legal_char, is_reserved_key, Cookie, Expires};
 use super::headers::{content_type, latin1_bytes, status_takes_content_length};
 
 struct Fallback;
@@ -120,6 +121,172 @@ pub fn init_headers<'py>(
     Ok(raw.into_any())
 }
 
+/// `None` as `None`, an exact `str` as its text, anything else a fallback.
+fn optional_str<'a>(value: &'a Bound<'_, PyAny>) -> Fast<Option<&'a str>> {
+    if value.is_none() {
+        Ok(None)
+    } else {
+        exact_str(value).map(Some)
+    }
+}
+
+/// Attribute text written as is by `OutputString`: printable ASCII without `;` (other text is
+/// left to Python, whose handling of it differs between versions).
+fn plain_attribute(text: Option<&str>) -> Fast<Option<&str>> {
+    match text {
+        Some(text) if !text.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b';') => {
+            Err(Fallback)
+        }
+        other => Ok(other),
+    }
+}
+
+fn exact_bool(value: &Bound<'_, PyAny>) -> Fast<bool> {
+    Ok(value
+        .cast_exact::<PyBool>()
+        .map_err(|_| Fallback)?
+        .is_true())
+}
+
+/// Seconds from now that `_getdate` turns into a date: `expires` within about 300 years.
+const MAX_EXPIRES_SECONDS: i64 = 10_000_000_000;
+
+/// `floor(time() + seconds)` as `_getdate` computes it (`gmtime` floors), with `clock` the
+/// caller's `time.time` (tests and tools patch it); `None` unless it gives an `int` or a
+/// `float` within range.
+fn expiry_time(clock: &Bound<'_, PyAny>, seconds: i64) -> PyResult<Option<i64>> {
+    if clock.is_none() {
+        return Ok(None);
+    }
+    let now = clock.call0()?;
+    if let Some(now) = exact_int(&now) {
+        return Ok(now
+            .checked_add(seconds)
+            .filter(|t| t.abs() <= 2 * MAX_EXPIRES_SECONDS));
+    }
+    let Ok(now) = now.cast_exact::<PyFloat>() else {
+        return Ok(None);
+    };
+    // Python adds the int to the float in float arithmetic, as here (exact below 2**53).
+    let at = (now.value() + seconds as f64).floor();
+    Ok((at.is_finite() && at.abs() <= (2 * MAX_EXPIRES_SECONDS) as f64).then_some(at as i64))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cookie_from<'a>(
+    key: &'a Bound<'_, PyAny>,
+    value: &'a Bound<'_, PyAny>,
+    max_age: &'a Bound<'_, PyAny>,
+    expires: &'a Bound<'_, PyAny>,
+    path: &'a Bound<'_, PyAny>,
+    domain: &'a Bound<'_, PyAny>,
+    secure: &'a Bound<'_, PyAny>,
+    httponly: &'a Bound<'_, PyAny>,
+    samesite: &'a Bound<'_, PyAny>,
+    partitioned: &'a Bound<'_, PyAny>,
+) -> Fast<Cookie<'a>> {
+    let key = exact_str(key)?;
+    if key.is_empty() || !key.chars().all(is_legal_char) || is_reserved_key(key) {
+        return Err(Fallback);
+    }
+    let value = exact_str(value)?;
+    if value.chars().any(|c| u32::from(c) > 0xff) {
+        return Err(Fallback);
+    }
+    let max_age = if max_age.is_none() {
+        None
+    } else {
+        Some(exact_int(max_age).ok_or(Fallback)?)
+    };
+    let expires = if expires.is_none() {
+        None
+    } else if let Some(seconds) = exact_int(expires) {
+        if seconds.abs() > MAX_EXPIRES_SECONDS {
+            return Err(Fallback);
+        }
+        // Seconds from now for the moment: the caller resolves them against the clock once
+        // everything else is known to be fine.
+        Some(Expires::At(seconds))
+    } else {
+        Some(Expires::Text(
+            plain_attribute(Some(exact_str(expires)?))?.unwrap_or(""),
+        ))
+    };
+    let samesite = optional_str(samesite)?;
+    if let Some(samesite) = samesite {
+        if !["strict", "lax", "none"]
+            .iter()
+            .any(|allowed| samesite.eq_ignore_ascii_case(allowed))
+            || !samesite.is_ascii()
+        {
+            return Err(Fallback);
+        }
+    }
+    if exact_bool(partitioned)? {
+        return Err(Fallback);
+    }
+    Ok(Cookie {
+        key,
+        value,
+        max_age,
+        expires,
+        path: plain_attribute(optional_str(path)?)?,
+        domain: plain_attribute(optional_str(domain)?)?,
+        secure: exact_bool(secure)?,
+        httponly: exact_bool(httponly)?,
+        samesite,
+    })
+}
+
+/// The `Set-Cookie` value (bytes) Starlette's `Response.set_cookie` appends, for plain
+/// arguments (`expires` as text, or as an `int` of seconds from `clock()`, the caller's
+/// `time.time`, called once and only when the rest is valid); `NotImplemented` otherwise.
+#[pyfunction]
+#[pyo3(signature = (key, value, max_age, expires, path, domain, secure, httponly, samesite, partitioned, clock, /))]
+#[allow(clippy::too_many_arguments)]
+pub fn set_cookie_header<'py>(
+    py: Python<'py>,
+    key: &Bound<'py, PyAny>,
+    value: &Bound<'py, PyAny>,
+    max_age: &Bound<'py, PyAny>,
+    expires: &Bound<'py, PyAny>,
+    path: &Bound<'py, PyAny>,
+    domain: &Bound<'py, PyAny>,
+    secure: &Bound<'py, PyAny>,
+    httponly: &Bound<'py, PyAny>,
+    samesite: &Bound<'py, PyAny>,
+    partitioned: &Bound<'py, PyAny>,
+    clock: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let not_implemented = || Ok(py.NotImplemented().into_bound(py));
+    let Ok(mut cookie) = cookie_from(
+        key,
+        value,
+        max_age,
+        expires,
+        path,
+        domain,
+        secure,
+        httponly,
+        samesite,
+        partitioned,
+    ) else {
+        return not_implemented();
+    };
+    // `cookie_from` left an int `expires` as seconds from now: date it from the clock.
+    if let Some(Expires::At(seconds)) = cookie.expires {
+        match expiry_time(clock, seconds)? {
+            Some(at) => cookie.expires = Some(Expires::At(at)),
+            None => return not_implemented(),
+        }
+    }
+    match latin1_bytes(&cookie.header_value()) {
+        Some(bytes) => Ok(PyBytes::new(py, &bytes).into_any()),
+        None => not_implemented(),
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(init_headers, m)?)
+    m.add_function(wrap_pyfunction!(init_headers, m)?)?;
+    m.add_function(wrap_pyfunction!(set_cookie_header, m)?)
 }
