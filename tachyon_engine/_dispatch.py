@@ -99,11 +99,11 @@ class LeanStack:
                     scope["router"] = router
                 index = index_of(router)
                 found = index.resolve(router.routes, scope, False)
-                endpoint = _fast_endpoint(found, scope)
+                kind, route, child_scope = (0, None, None) if found is NotImplemented else found
+                endpoint = _fast_endpoint(route, scope) if kind == 2 else None
                 if endpoint is None:
                     await router._dispatch(index, found, scope, receive, sender)
                     return
-                _, route, child_scope = found
                 scope["route"] = route
                 scope.update(child_scope)
                 request = Request(scope, receive, sender)
@@ -127,11 +127,8 @@ class LeanStack:
             raise exc
 
 
-def _fast_endpoint(found: Any, scope: Scope) -> Any:
-    """The endpoint to call directly, when the index found a route `LeanStack` may serve inline."""
-    if found is NotImplemented or found[0] != 2:
-        return None
-    route = found[1]
+def _fast_endpoint(route: Any, scope: Scope) -> Any:
+    """The endpoint to call directly, when the route fully matched is one `LeanStack` may serve inline."""
     if type(route).handle is not _ROUTE_HANDLE:
         return None
     if route.methods and scope["method"] not in route.methods:

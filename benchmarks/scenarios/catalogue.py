@@ -28,6 +28,9 @@ SUITES: dict[str, list[Case]] = {
     "apps": [
         Case("app", "hello world, full app", apps.hello_world),
         Case("app", "path + query + header + cookie -> JSON", apps.request_params),
+        Case("app", "hello world, with a pure ASGI user middleware", apps.hello_world_with(apps.PassThrough)),
+        Case("app", "hello world, with a BaseHTTPMiddleware", apps.hello_world_with(apps.PassThroughHTTP)),
+        Case("app", "set a cookie and delete one", apps.set_cookies),
         *_routing_cases(),
         Case("json", "JSONResponse 1 KiB", apps.json_response(KiB)),
         Case("json", "JSONResponse 64 KiB", apps.json_response(64 * KiB)),
