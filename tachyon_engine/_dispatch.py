@@ -99,7 +99,7 @@ class LeanStack:
                     scope["router"] = router
                 index = index_of(router)
                 found = index.resolve(router.routes, scope, False)
-                kind, route, child_scope = (0, None, None) if found is NotImplemented else found
+                kind, route, child_scope = (0, None, {}) if found is NotImplemented else found
                 endpoint = _fast_endpoint(route, scope) if kind == 2 else None
                 if endpoint is None:
                     await router._dispatch(index, found, scope, receive, sender)
