@@ -7,6 +7,7 @@ pub mod build_info;
 pub mod datastructures;
 pub mod json;
 pub mod routing;
+pub mod stats;
 pub mod text;
 
 use pyo3::prelude::*;
@@ -17,5 +18,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     datastructures::bindings::register(m)?;
     json::bindings::register(m)?;
     routing::bindings::register(m)?;
+    stats::register(m)?;
     Ok(())
 }

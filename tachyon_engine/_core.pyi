@@ -20,6 +20,7 @@ __all__ = [
     "render_json",
     "dumps_json",
     "loads_json",
+    "native_counts",
 ]
 
 __version__: str
@@ -34,6 +35,7 @@ def parse_query_string(query: Any, /) -> tuple[list[tuple[str, str]], dict[str, 
 def render_json(content: Any, /) -> bytes | NotImplementedType: ...
 def dumps_json(content: Any, /) -> str | NotImplementedType: ...
 def loads_json(data: Any, /) -> Any: ...
+def native_counts() -> dict[str, int]: ...
 
 @final
 class RouteIndex:

@@ -21,6 +21,7 @@ from starlette.responses import (
 )
 
 from tachyon_engine import _core
+from tachyon_engine._patching import original
 from tachyon_engine._utils import (
     create_collapsing_task_group as create_collapsing_task_group,
 )
@@ -45,6 +46,9 @@ from tachyon_engine.types import (
     Send as Send,
 )
 
+# Starlette's own `render`, called explicitly: `install()` puts the method below on Starlette's class.
+_stock_json_render = original(starlette.responses.JSONResponse, "render")
+
 
 class JSONResponse(starlette.responses.JSONResponse):
     def render(self, content: Any) -> bytes:
@@ -52,5 +56,5 @@ class JSONResponse(starlette.responses.JSONResponse):
         does not reproduce exactly (NaN, lone surrogates, other types) goes to `json.dumps`."""
         rendered = _core.render_json(content)
         if rendered is NotImplemented:
-            return super().render(content)
+            return _stock_json_render(self, content)  # type: ignore[no-any-return]
         return rendered

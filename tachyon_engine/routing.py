@@ -31,6 +31,7 @@ from tachyon_engine._exception_handler import (
     call_handling_exceptions,
     wrap_app_handling_exceptions as wrap_app_handling_exceptions,
 )
+from tachyon_engine._patching import original
 from tachyon_engine._route_index import index_of
 from tachyon_engine._utils import (
     get_route_path as get_route_path,
@@ -177,6 +178,23 @@ class Mount(starlette.routing.Mount):
         self.app = _wrap_app(self._base_app, middleware, max_body_size)
 
 
+# Starlette's own router loop: the fallback of `Router.app` below, called explicitly because
+# `install()` puts that same function on Starlette's `Router`.
+_stock_router_app = original(starlette.routing.Router, "app")
+
+
+def _matches_any(router: starlette.routing.Router, index: Any, scope: Scope) -> bool:
+    """Whether any route matches `scope` at all, asking routes in order until one does."""
+    found = index.resolve(router.routes, scope, True)
+    if found is not NotImplemented:
+        return bool(found[0])
+    for route in router.routes:
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            return True
+    return False
+
+
 class Router(starlette.routing.Router):
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] in ("http", "websocket", "lifespan")
@@ -191,7 +209,7 @@ class Router(starlette.routing.Router):
         index = index_of(self)
         found = index.resolve(self.routes, scope, False)
         if found is NotImplemented:
-            await super().app(scope, receive, send)
+            await _stock_router_app(self, scope, receive, send)
             return
         kind, route, child_scope = found
         if kind:
@@ -207,24 +225,13 @@ class Router(starlette.routing.Router):
                 redirect_scope["path"] = redirect_scope["path"].rstrip("/")
             else:
                 redirect_scope["path"] = redirect_scope["path"] + "/"
-            if self._matches_any(index, redirect_scope):
+            if _matches_any(self, index, redirect_scope):
                 redirect_url = URL(scope=redirect_scope)
                 response = RedirectResponse(url=str(redirect_url))
                 await response(scope, receive, send)
                 return
 
         await self.default(scope, receive, send)
-
-    def _matches_any(self, index: Any, scope: Scope) -> bool:
-        """Whether any route matches `scope` at all, asking routes in order until one does."""
-        found = index.resolve(self.routes, scope, True)
-        if found is not NotImplemented:
-            return bool(found[0])
-        for route in self.routes:
-            match, _ = route.matches(scope)
-            if match is not Match.NONE:
-                return True
-        return False
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         for route in index_of(self).url_path_candidates(self.routes, name):
