@@ -44,7 +44,7 @@ test-python: ## The project's own tests (differential, mirror, routing)
 	$(VENV)/bin/pytest
 
 .PHONY: compat
-compat: ## Starlette 1.10.0's own suite, stock vs tachyon_engine, with a report
+compat: ## Starlette 1.10.0's suite (rewritten, and unchanged with install()) and FastAPI 0.163.2's (install()), stock vs tachyon_engine
 	$(PY) -m compat_tests
 
 # The runner starts from a folder holding only links to benchmarks/ and compat_tests/: from the

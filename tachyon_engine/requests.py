@@ -104,8 +104,14 @@ class HTTPConnection(starlette.requests.HTTPConnection[StateT]):
         return self._cookies
 
 
+_JSON_LOADS = json.loads
+
+
 def _loads(data: bytes | str) -> Any:
-    """`json.loads(data)`, parsed in Rust when the Rust parser reproduces it exactly."""
+    """`json.loads(data)`, parsed in Rust when the Rust parser reproduces it exactly (and
+    `json.loads` is the stdlib's own: a patched one, a test's mock say, is called as stock would)."""
+    if json.loads is not _JSON_LOADS:
+        return json.loads(data)
     value = _core.loads_json(data)
     if value is NotImplemented:
         return json.loads(data)

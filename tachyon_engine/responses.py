@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import starlette.responses
@@ -46,6 +47,7 @@ from tachyon_engine.types import (
     Send as Send,
 )
 
+_JSON_DUMPS = json.dumps
 # Starlette's own `render`, called explicitly: `install()` puts the method below on Starlette's class.
 _stock_json_render = original(starlette.responses.JSONResponse, "render")
 
@@ -54,7 +56,8 @@ class JSONResponse(starlette.responses.JSONResponse):
     def render(self, content: Any) -> bytes:
         """Starlette's `json.dumps(...)` bytes, produced in Rust; anything the Rust encoder
         does not reproduce exactly (NaN, lone surrogates, other types) goes to `json.dumps`."""
-        rendered = _core.render_json(content)
+        # (install work) A patched `json.dumps` (a test's mock, say) is called as stock would.
+        rendered = _core.render_json(content) if json.dumps is _JSON_DUMPS else NotImplemented
         if rendered is NotImplemented:
             return _stock_json_render(self, content)  # type: ignore[no-any-return]
         return rendered
