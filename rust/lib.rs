@@ -8,6 +8,7 @@ pub mod datastructures;
 pub mod json;
 pub mod responses;
 pub mod routing;
+pub mod stats;
 pub mod text;
 
 use pyo3::prelude::*;
@@ -19,5 +20,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     json::bindings::register(m)?;
     responses::bindings::register(m)?;
     routing::bindings::register(m)?;
+    stats::register(m)?;
     Ok(())
 }

@@ -22,6 +22,7 @@ __all__ = [
     "loads_json",
     "init_headers",
     "set_cookie_header",
+    "native_counts",
 ]
 
 __version__: str
@@ -39,6 +40,7 @@ def loads_json(data: Any, /) -> Any: ...
 def init_headers(
     headers: Any, body: Any, status_code: Any, media_type: Any, charset: Any, /
 ) -> list[tuple[bytes, bytes]] | NotImplementedType: ...
+def native_counts() -> dict[str, int]: ...
 
 @final
 class RouteIndex:

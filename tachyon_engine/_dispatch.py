@@ -7,7 +7,7 @@ with one response-started flag (the three wrappers see the same messages, so the
 and Starlette's own code for everything it does not inline:
 
 - the route: a FULL match on a `Route` whose `handle` is Starlette's, with an allowed method and
-  an endpoint wrapped by our `request_response`; anything else goes through `Router._dispatch`;
+  an endpoint wrapped by our `request_response`; anything else goes through `routing.dispatch_resolved`;
 - the response: sent as `Response.__call__` sends it when its class keeps that method, else
   through the response's own `__call__`;
 - each exception layer answers as the middleware it replaces (`answer_exception` for the two
@@ -30,7 +30,7 @@ from tachyon_engine._exception_handler import answer_exception
 from tachyon_engine._route_index import index_of
 from tachyon_engine.middleware.exceptions import ExceptionMiddleware
 from tachyon_engine.requests import Request
-from tachyon_engine.routing import Router
+from tachyon_engine.routing import Router, dispatch_resolved
 from tachyon_engine.types import ASGIApp, Message, Receive, Scope, Send
 
 # The names ServerErrorMiddleware's module binds (patchable there), as that middleware uses them.
@@ -102,7 +102,7 @@ class LeanStack:
                 kind, route, child_scope = (0, None, {}) if found is NotImplemented else found
                 endpoint = _fast_endpoint(route, scope) if kind == 2 else None
                 if endpoint is None:
-                    await router._dispatch(index, found, scope, receive, sender)
+                    await dispatch_resolved(router, index, found, scope, receive, sender)
                     return
                 scope["route"] = route
                 scope.update(child_scope)

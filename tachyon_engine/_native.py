@@ -30,3 +30,9 @@ def accelerated() -> dict[str, str]:
 def build_profile() -> str:
     """`"release"` or `"debug"`: the Cargo profile the extension was built with."""
     return _core.BUILD_PROFILE
+
+
+def native_counts() -> dict[str, int]:
+    """How often each native path answered in this process (routes confirmed natively, JSON
+    rendered and parsed in Rust): proof that the acceleration is engaged, not merely installed."""
+    return _core.native_counts()

@@ -7,6 +7,7 @@ Each class here subclasses Starlette's class of the same name, then this module'
 
 from __future__ import annotations
 
+import json
 import time as _time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from starlette.responses import (
 )
 
 from tachyon_engine import _core
+from tachyon_engine._patching import original
 from tachyon_engine._utils import (
     create_collapsing_task_group as create_collapsing_task_group,
 )
@@ -49,6 +51,11 @@ from tachyon_engine.types import (
 )
 
 _GMTIME = _time.gmtime
+_JSON_DUMPS = json.dumps
+# Starlette's own methods, called explicitly: `install()` puts the methods below on Starlette's classes.
+_stock_init_headers = original(starlette.responses.Response, "init_headers")
+_stock_set_cookie = original(starlette.responses.Response, "set_cookie")
+_stock_json_render = original(starlette.responses.JSONResponse, "render")
 
 
 class Response(starlette.responses.Response):
@@ -58,7 +65,7 @@ class Response(starlette.responses.Response):
         body = getattr(self, "body", None)
         raw_headers = _core.init_headers(headers, body, self.status_code, self.media_type, self.charset)
         if raw_headers is NotImplemented:
-            super().init_headers(headers)
+            _stock_init_headers(self, headers)
         else:
             self.raw_headers = raw_headers
 
@@ -89,7 +96,7 @@ class Response(starlette.responses.Response):
             key, value, max_age, when, path, domain, secure, httponly, samesite, partitioned, clock
         )
         if header is NotImplemented:
-            super().set_cookie(key, value, max_age, expires, path, domain, secure, httponly, samesite, partitioned)
+            _stock_set_cookie(self, key, value, max_age, expires, path, domain, secure, httponly, samesite, partitioned)
         else:
             self.raw_headers.append((b"set-cookie", header))
 
@@ -106,9 +113,10 @@ class JSONResponse(starlette.responses.JSONResponse, Response):
     def render(self, content: Any) -> bytes:
         """Starlette's `json.dumps(...)` bytes, produced in Rust; anything the Rust encoder
         does not reproduce exactly (NaN, lone surrogates, other types) goes to `json.dumps`."""
-        rendered = _core.render_json(content)
+        # A patched `json.dumps` (a test's mock, say) is called as stock would.
+        rendered = _core.render_json(content) if json.dumps is _JSON_DUMPS else NotImplemented
         if rendered is NotImplemented:
-            return super().render(content)
+            return _stock_json_render(self, content)  # type: ignore[no-any-return]
         return rendered
 
 
