@@ -22,13 +22,14 @@ from __future__ import annotations
 from typing import Any
 
 import starlette.middleware.errors
+import starlette.middleware.exceptions
 import starlette.routing
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.responses import Response
 
 from tachyon_engine._exception_handler import answer_exception
 from tachyon_engine._route_index import index_of
-from tachyon_engine.middleware.exceptions import ExceptionMiddleware
+from tachyon_engine.middleware.exceptions import STOCK_CALL as _STOCK_EXCEPTION_CALL, ExceptionMiddleware
 from tachyon_engine.requests import Request
 from tachyon_engine.routing import Router, dispatch_resolved
 from tachyon_engine.types import ASGIApp, Message, Receive, Scope, Send
@@ -44,12 +45,23 @@ _RESPONSE_CALL = Response.__call__
 
 
 def lean_stack_for(stack: ASGIApp) -> ASGIApp:
-    """`stack`, or a `LeanStack` over it when it is exactly the default stack around our router."""
+    """`stack`, or a `LeanStack` over it when it is exactly the default stack around a router
+    running tachyon_engine's `Router.app` (ours, or Starlette's under `install()`)."""
     if type(stack) is ServerErrorMiddleware:
         exceptions = stack.app
-        if type(exceptions) is ExceptionMiddleware and isinstance(exceptions.app, Router):
+        if type(exceptions) is ExceptionMiddleware and _own_entry(exceptions.app) is not None:
             return LeanStack(stack)
     return stack
+
+
+def _own_entry(router: Any) -> Any:
+    """The router's entry point (`middleware_stack`), if it is `Router.app` bound to the router
+    itself (no router-level middleware); `None` otherwise."""
+    if not isinstance(router, starlette.routing.Router):
+        return None
+    entry = router.middleware_stack
+    own = getattr(entry, "__func__", None) is _ROUTER_APP and getattr(entry, "__self__", None) is router
+    return entry if own else None
 
 
 class LeanStack:
@@ -60,11 +72,8 @@ class LeanStack:
     def __init__(self, stack: ServerErrorMiddleware) -> None:
         self.stack = stack
         self.exceptions: ExceptionMiddleware = stack.app  # type: ignore[assignment]
-        self.router: Router = self.exceptions.app  # type: ignore[assignment]
-        # The router's own entry point, if it has no router-level middleware.
-        entry = self.router.middleware_stack
-        own_entry = getattr(entry, "__func__", None) is _ROUTER_APP and getattr(entry, "__self__", None) is self.router
-        self.entry = entry if own_entry else None
+        self.router: starlette.routing.Router = self.exceptions.app  # type: ignore[assignment]
+        self.entry = _own_entry(self.router)
 
     def _intact(self) -> bool:
         """Whether the stack still is the default one, each layer running its own code."""
@@ -75,6 +84,7 @@ class LeanStack:
             and router.middleware_stack is self.entry
             and type(self.stack).__call__ is _SERVER_ERROR_CALL
             and type(self.exceptions).__call__ is _EXCEPTION_CALL
+            and starlette.middleware.exceptions.ExceptionMiddleware.__call__ is _STOCK_EXCEPTION_CALL
             and type(router).__call__ is _ROUTER_CALL
         )
 

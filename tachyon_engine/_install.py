@@ -64,13 +64,25 @@ PATCHES: list[Patch] = [
     Patch("starlette.requests", "cookie_parser", "tachyon_engine.requests:cookie_parser"),
     Patch("starlette.requests", "HTTPConnection.cookies", "tachyon_engine.requests:HTTPConnection.cookies"),
     Patch("starlette.requests", "Request.json", "tachyon_engine.requests:Request.json"),
-    # responses and websockets: JSON in Rust.
+    # responses and websockets: headers, cookies and JSON in Rust.
+    Patch("starlette.responses", "Response.init_headers", "tachyon_engine.responses:Response.init_headers"),
+    Patch("starlette.responses", "Response.set_cookie", "tachyon_engine.responses:Response.set_cookie"),
     Patch("starlette.responses", "JSONResponse.render", "tachyon_engine.responses:JSONResponse.render"),
     Patch("starlette.websockets", "WebSocket.send_json", "tachyon_engine.websockets:WebSocket.send_json"),
     Patch("starlette.websockets", "WebSocket.receive_json", "tachyon_engine.websockets:WebSocket.receive_json"),
     # routing: the Rust route index, for Starlette's router and FastAPI's.
     Patch("starlette.routing", "Router.app", "tachyon_engine.routing:Router.app"),
     Patch("starlette.routing", "Router.url_path_for", "tachyon_engine.routing:Router.url_path_for"),
+    # The endpoint wrappers routes bind when built (one exception layer per call, and the marker
+    # the lean dispatch looks for), and the application's stack: the lean dispatch when the app
+    # has no user middleware (FastAPI builds its own stack, which stays as it is).
+    Patch("starlette.routing", "request_response", "tachyon_engine.routing:request_response"),
+    Patch("starlette.routing", "websocket_session", "tachyon_engine.routing:websocket_session"),
+    Patch(
+        "starlette.applications",
+        "Starlette.build_middleware_stack",
+        "tachyon_engine.applications:Starlette.build_middleware_stack",
+    ),
     Patch("fastapi.routing", "APIRouter.app", "tachyon_engine.fastapi:APIRouter.app"),
 ]
 

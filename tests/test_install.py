@@ -21,12 +21,13 @@ import starlette.datastructures
 import starlette.requests
 import starlette.routing
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
 import tachyon_engine
 from tachyon_engine import _install
+from tachyon_engine._dispatch import LeanStack
 
 MISSING = object()
 
@@ -106,7 +107,13 @@ def _stock_app() -> Starlette:
             }
         )
 
-    return Starlette(routes=[Route(f"/r{i}/{{n:int}}", endpoint, methods=["GET", "POST"]) for i in range(30)])
+    async def login(request: Any) -> PlainTextResponse:
+        response = PlainTextResponse("in", headers={"X-Login": "yes"})
+        response.set_cookie("session", "a b==", max_age=60, expires="Wed, 21 Oct 2037 07:28:00 GMT", httponly=True)
+        return response
+
+    routes = [Route(f"/r{i}/{{n:int}}", endpoint, methods=["GET", "POST"]) for i in range(30)]
+    return Starlette(routes=[*routes, Route("/login", login)])
 
 
 REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
@@ -115,6 +122,7 @@ REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("PUT", "/r3/1", {}),
     ("GET", "/r3/1/", {"follow_redirects": False}),
     ("GET", "/missing", {}),
+    ("GET", "/login", {}),
 ]
 
 
@@ -135,6 +143,8 @@ def test_installed_starlette_answers_like_stock_and_runs_natively() -> None:
         before = tachyon_engine.native_counts()
         assert _responses(app) == expected
         after = tachyon_engine.native_counts()
+        # The app built while installed serves HTTP through the lean dispatch.
+        assert isinstance(app.middleware_stack, LeanStack)
     finally:
         tachyon_engine.uninstall()
     assert after["route_native_matches"] > before["route_native_matches"]
@@ -256,3 +266,40 @@ print("[]")
     assert record["counts"]["route_native_matches"] >= 1
     assert record["counts"]["json_renders"] >= 1  # the 404 handler's JSONResponse
     assert record["patches"]["fastapi.routing.APIRouter.app"] == "tachyon_engine.fastapi:APIRouter.app"
+
+
+def test_a_replaced_exception_middleware_call_runs_under_the_lean_dispatch_too() -> None:
+    """Instrumentation (sentry-sdk) wraps `ExceptionMiddleware.__call__` on Starlette's class:
+    tachyon_engine's subclass and the lean dispatch step aside for the wrapper."""
+    import starlette.middleware.exceptions as exceptions_module
+
+    import tachyon_engine.applications
+    import tachyon_engine.routing
+
+    calls = []
+    stock_call = exceptions_module.ExceptionMiddleware.__call__
+
+    async def wrapped(self: Any, scope: Any, receive: Any, send: Any) -> None:
+        calls.append(scope.get("path", scope["type"]))
+        await stock_call(self, scope, receive, send)
+
+    async def hello(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("hi")
+
+    tachyon_engine.install()
+    try:
+        apps = [
+            Starlette(routes=[Route("/", hello)]),
+            tachyon_engine.applications.Starlette(routes=[tachyon_engine.routing.Route("/", hello)]),
+        ]
+        exceptions_module.ExceptionMiddleware.__call__ = wrapped  # type: ignore[method-assign]
+        try:
+            for app in apps:
+                with TestClient(app) as client:
+                    assert client.get("/").text == "hi"
+                    assert client.get("/nowhere").status_code == 404
+        finally:
+            exceptions_module.ExceptionMiddleware.__call__ = stock_call  # type: ignore[method-assign]
+    finally:
+        tachyon_engine.uninstall()
+    assert calls == ["lifespan", "/", "/nowhere"] * 2

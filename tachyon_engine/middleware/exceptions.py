@@ -35,9 +35,17 @@ from tachyon_engine.websockets import (
     WebSocket as WebSocket,
 )
 
+# Starlette's own `__call__`, to notice when an instrumentation library replaced it.
+STOCK_CALL = starlette.middleware.exceptions.ExceptionMiddleware.__call__
+
 
 class ExceptionMiddleware(starlette.middleware.exceptions.ExceptionMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        current = starlette.middleware.exceptions.ExceptionMiddleware.__call__
+        if current is not STOCK_CALL:
+            # Someone (sentry-sdk does) replaced Starlette's method: theirs runs, as on stock.
+            await current(self, scope, receive, send)
+            return
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
