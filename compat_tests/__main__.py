@@ -25,7 +25,11 @@ from pathlib import Path
 
 from compat_tests import rewrite, sdist
 from compat_tests.report import Comparison, read_divergences, read_outcomes
-from tachyon_engine import _autoinstall
+
+# `tachyon_engine._autoinstall`'s switches, spelled out: this runner must not import tachyon_engine
+# (run from the repository root, the source folder would shadow the installed package).
+ENV_INSTALL = "TACHYON_ENGINE_INSTALL"
+ENV_STATS = "TACHYON_ENGINE_STATS"
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
@@ -116,9 +120,9 @@ def run_pytest(folder: Path, extra_args: list[str], env: dict[str, str]) -> Run:
 def _environment(*, install: bool, stats: Path | None = None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("TACHYON_ENGINE_")}
     if install:
-        env[_autoinstall.ENV_INSTALL] = "1"
+        env[ENV_INSTALL] = "1"
         if stats is not None:
-            env[_autoinstall.ENV_STATS] = str(stats)
+            env[ENV_STATS] = str(stats)
     return env
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "dumps_json",
     "loads_json",
     "init_headers",
+    "init_response",
     "set_cookie_header",
     "native_counts",
 ]
@@ -40,6 +41,17 @@ def loads_json(data: Any, /) -> Any: ...
 def init_headers(
     headers: Any, body: Any, status_code: Any, media_type: Any, charset: Any, /
 ) -> list[tuple[bytes, bytes]] | NotImplementedType: ...
+def init_response(
+    response: Any,
+    content: Any,
+    status_code: Any,
+    headers: Any,
+    media_type: Any,
+    background: Any,
+    stock_render: Any,
+    native_init_headers: Any,
+    /,
+) -> None: ...
 def native_counts() -> dict[str, int]: ...
 
 @final

@@ -180,16 +180,17 @@ class RouteIndex:
     def resolve(self, routes: Sequence[BaseRoute], scope: Any, stop_at_partial: bool) -> Any:
         """`(kind, route, child_scope)` with kind 2 (full), 1 (partial) or 0 (none), or
         `NotImplemented` when Starlette's own loop must answer."""
-        found = self._resolve(routes, scope, stop_at_partial)
+        # Every request comes through here: the common case (no guards) is one native call.
+        if self._guards and self._guarded(scope):
+            return NotImplemented
+        found = self._native.resolve(routes, scope, stop_at_partial)
         if found is NotImplemented and not self._native.is_current(routes) and self._refresh(routes):
-            found = self._resolve(routes, scope, stop_at_partial)
+            found = NotImplemented if self._guarded(scope) else self._native.resolve(routes, scope, stop_at_partial)
         return found
 
-    def _resolve(self, routes: Sequence[BaseRoute], scope: Any, stop_at_partial: bool) -> Any:
-        for guard in self._guards:
-            if guard(scope):
-                return NotImplemented
-        return self._native.resolve(routes, scope, stop_at_partial)
+    def _guarded(self, scope: Any) -> bool:
+        """Whether a guard sends this request to the routes' own `matches`."""
+        return any(guard(scope) for guard in self._guards)
 
     def url_path_candidates(self, routes: Sequence[BaseRoute], name: str) -> Sequence[BaseRoute]:
         """The routes that may answer `url_path_for(name, ...)`, in order."""

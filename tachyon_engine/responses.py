@@ -56,9 +56,24 @@ _JSON_DUMPS = json.dumps
 _stock_init_headers = original(starlette.responses.Response, "init_headers")
 _stock_set_cookie = original(starlette.responses.Response, "set_cookie")
 _stock_json_render = original(starlette.responses.JSONResponse, "render")
+_stock_render = original(starlette.responses.Response, "render")
 
 
 class Response(starlette.responses.Response):
+    def __init__(
+        self,
+        content: Any = None,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        """Starlette's constructor (status, media type, background, `render`, `init_headers`,
+        in that order) in one native call; overridden `render` / `init_headers` are called."""
+        _core.init_response(
+            self, content, status_code, headers, media_type, background, _stock_render, _native_init_headers
+        )
+
     def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
         """Starlette's `raw_headers` (the given headers, then `content-length` and `content-type`
         unless given), built in Rust; other mappings and unusual text take Starlette's method."""
@@ -99,6 +114,9 @@ class Response(starlette.responses.Response):
             _stock_set_cookie(self, key, value, max_age, expires, path, domain, secure, httponly, samesite, partitioned)
         else:
             self.raw_headers.append((b"set-cookie", header))
+
+
+_native_init_headers = Response.init_headers
 
 
 class HTMLResponse(starlette.responses.HTMLResponse, Response):

@@ -303,3 +303,12 @@ def test_a_replaced_exception_middleware_call_runs_under_the_lean_dispatch_too()
     finally:
         tachyon_engine.uninstall()
     assert calls == ["lifespan", "/", "/nowhere"] * 2
+
+
+def test_the_compat_runner_sets_the_hook_switches() -> None:
+    """compat_tests spells the switches out (it must not import tachyon_engine): same names."""
+    from tachyon_engine import _autoinstall
+
+    runner = (Path(__file__).resolve().parent.parent / "compat_tests" / "__main__.py").read_text()
+    assert f'ENV_INSTALL = "{_autoinstall.ENV_INSTALL}"' in runner
+    assert f'ENV_STATS = "{_autoinstall.ENV_STATS}"' in runner

@@ -217,3 +217,43 @@ def test_cookie_dates_follow_a_patched_clock(monkeypatch: pytest.MonkeyPatch, pa
     assert cookies(tachyon_engine.responses) == cookies(starlette.responses)
     expected = b"Thu, 01 Jan 1970" if patch_gmtime else b"Thu, 22 Jan 2037 12:00:10 GMT"
     assert expected in cookies(tachyon_engine.responses)[1][1]
+
+
+def test_response_subclasses_keep_their_own_methods() -> None:
+    """The one-call constructor runs a subclass's `render` / `init_headers` (on the class or set
+    on the instance before Starlette's constructor runs), as Starlette's constructor does."""
+
+    def built(responses: Any) -> list[Any]:
+        class Upper(responses.PlainTextResponse):  # type: ignore[misc]
+            def render(self, content: Any) -> bytes:
+                return str(content).upper().encode()
+
+        class Tagged(responses.Response):  # type: ignore[misc]
+            def init_headers(self, headers: Any = None) -> None:
+                super().init_headers(headers)
+                self.raw_headers.append((b"x-tagged", b"1"))
+
+        class Late(responses.HTMLResponse):  # type: ignore[misc]
+            def __init__(self, content: Any) -> None:
+                self.render = lambda content: b"<b>" + content.encode() + b"</b>"
+                super().__init__(content, status_code=201)
+
+        class Latin(responses.PlainTextResponse):  # type: ignore[misc]
+            charset = "latin-1"
+
+        made: list[Any] = [
+            Upper("shout"),
+            Tagged(b"x", headers={"A": "b"}),
+            Late("bold"),
+            Latin("caf\xe9"),
+            Latin(None),
+        ]
+        made += [responses.Response(memoryview(b"view")), responses.Response("\u20ac", media_type="text/x")]
+        return [(r.status_code, bytes(r.body), r.raw_headers, r.background) for r in made]
+
+    assert built(tachyon_engine.responses) == built(starlette.responses)
+    with pytest.raises(UnicodeEncodeError) as ours:
+        tachyon_engine.responses.PlainTextResponse("\ud800")
+    with pytest.raises(UnicodeEncodeError) as theirs:
+        starlette.responses.PlainTextResponse("\ud800")
+    assert str(ours.value) == str(theirs.value)

@@ -3,6 +3,7 @@
 //! than a `dict`, a non-`str` key or value, a non-ASCII name, text Latin-1 cannot encode, a
 //! status that is not an `int`), and the caller then runs Starlette's own method.
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -87,38 +88,190 @@ pub fn init_headers<'py>(
     media_type: &Bound<'py, PyAny>,
     charset: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let not_implemented = || Ok(py.NotImplemented().into_bound(py));
+    Ok(
+        match raw_headers(py, headers, body, status_code, media_type, charset)? {
+            Some(raw) => raw.into_any(),
+            None => py.NotImplemented().into_bound(py),
+        },
+    )
+}
+
+/// The `raw_headers` list `init_headers` builds, or `None` for Starlette's method to build.
+fn raw_headers<'py>(
+    py: Python<'py>,
+    headers: &Bound<'py, PyAny>,
+    body: &Bound<'py, PyAny>,
+    status_code: &Bound<'py, PyAny>,
+    media_type: &Bound<'py, PyAny>,
+    charset: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyList>>> {
     let raw = PyList::empty(py);
     let (has_length, has_type) = if headers.is_none() {
         (false, false)
     } else {
         match user_headers(py, headers, &raw)? {
             Ok(found) => found,
-            Err(Fallback) => return not_implemented(),
+            Err(Fallback) => return Ok(None),
         }
     };
     if !body.is_none() && !has_length {
         let Some(status) = exact_int(status_code) else {
-            return not_implemented();
+            return Ok(None);
         };
         if status_takes_content_length(status) {
-            let length = body.len()?.to_string();
+            let length = itoa::Buffer::new().format(body.len()?).as_bytes().to_vec();
             raw.append((
                 constant(py, &CONTENT_LENGTH, b"content-length"),
-                PyBytes::new(py, length.as_bytes()),
+                PyBytes::new(py, &length),
             ))?;
         }
     }
     if !media_type.is_none() && !has_type {
-        let (Ok(media_type), Ok(charset)) = (exact_str(media_type), exact_str(charset)) else {
-            return not_implemented();
-        };
-        let Ok(value) = latin1(py, &content_type(media_type, charset)) else {
-            return not_implemented();
-        };
-        raw.append((constant(py, &CONTENT_TYPE, b"content-type"), value))?;
+        match content_type_header(py, media_type, charset)? {
+            Some(header) => raw.append(header)?,
+            None => return Ok(None),
+        }
     }
-    Ok(raw.into_any())
+    Ok(Some(raw))
+}
+
+/// The `(b"content-type", value)` pair for a media type and charset. Tuples are immutable, so
+/// the pair is built once per media type (a class attribute, usually) and shared.
+fn content_type_header<'py>(
+    py: Python<'py>,
+    media_type: &Bound<'py, PyAny>,
+    charset: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let (Ok(media_text), Ok(charset_text)) = (exact_str(media_type), exact_str(charset)) else {
+        return Ok(None);
+    };
+    let cache = CONTENT_TYPE_HEADERS
+        .get_or_init(py, || PyDict::new(py).unbind())
+        .bind(py);
+    if let Some(cached) = cache.get_item(media_type)? {
+        let (cached_charset, header) =
+            cached.extract::<(Bound<'py, PyString>, Bound<'py, PyAny>)>()?;
+        if cached_charset.is(charset)
+            || cached_charset
+                .to_str()
+                .is_ok_and(|text| text == charset_text)
+        {
+            return Ok(Some(header));
+        }
+    }
+    let Ok(value) = latin1(py, &content_type(media_text, charset_text)) else {
+        return Ok(None);
+    };
+    let header =
+        PyTuple::new(py, [constant(py, &CONTENT_TYPE, b"content-type"), value])?.into_any();
+    if cache.len() < CONTENT_TYPE_CACHE_SIZE {
+        cache.set_item(media_type, (charset, &header))?;
+    }
+    Ok(Some(header))
+}
+
+/// Media types whose `content-type` pair is kept (applications use a handful).
+const CONTENT_TYPE_CACHE_SIZE: usize = 64;
+
+static CONTENT_TYPE_HEADERS: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+
+/// `Response.__init__` in one call: sets `status_code`, `media_type` (when given) and
+/// `background`, then `body` (rendered natively when the class keeps Starlette's `render`
+/// and the content is `None`, `bytes` or a `str` to encode as UTF-8), then `raw_headers`
+/// (natively when the class keeps tachyon_engine's `init_headers`). Anything else calls the
+/// response's own methods, so subclasses behave as they do on Starlette.
+#[pyfunction]
+#[pyo3(signature = (response, content, status_code, headers, media_type, background, stock_render, native_init_headers, /))]
+#[allow(clippy::too_many_arguments)]
+pub fn init_response<'py>(
+    py: Python<'py>,
+    response: &Bound<'py, PyAny>,
+    content: &Bound<'py, PyAny>,
+    status_code: &Bound<'py, PyAny>,
+    headers: &Bound<'py, PyAny>,
+    media_type: &Bound<'py, PyAny>,
+    background: &Bound<'py, PyAny>,
+    stock_render: &Bound<'py, PyAny>,
+    native_init_headers: &Bound<'py, PyAny>,
+) -> PyResult<()> {
+    response.setattr(intern!(py, "status_code"), status_code)?;
+    if !media_type.is_none() {
+        response.setattr(intern!(py, "media_type"), media_type)?;
+    }
+    response.setattr(intern!(py, "background"), background)?;
+    let body = if runs(response, intern!(py, "render"), stock_render)? {
+        render_natively(py, response, content)?
+    } else {
+        None
+    };
+    let body = match body {
+        Some(body) => body,
+        None => response.call_method1(intern!(py, "render"), (content,))?,
+    };
+    response.setattr(intern!(py, "body"), &body)?;
+    if !runs(response, intern!(py, "init_headers"), native_init_headers)? {
+        response.call_method1(intern!(py, "init_headers"), (headers,))?;
+        return Ok(());
+    }
+    // `init_headers` reads the attributes back, as Starlette's does.
+    let raw = raw_headers(
+        py,
+        headers,
+        &response.getattr(intern!(py, "body"))?,
+        &response.getattr(intern!(py, "status_code"))?,
+        &response.getattr(intern!(py, "media_type"))?,
+        &response.getattr(intern!(py, "charset"))?,
+    )?;
+    match raw {
+        Some(raw) => response.setattr(intern!(py, "raw_headers"), raw),
+        // The method itself, which hands what the native path leaves to Starlette's.
+        None => response.call_method1(intern!(py, "init_headers"), (headers,)).map(drop),
+    }
+}
+
+/// Whether `response.name` is `function` bound to the response (not overridden by its class
+/// or on the instance), so that running `function`'s logic natively is what calling it does.
+fn runs(
+    response: &Bound<'_, PyAny>,
+    name: &Bound<'_, PyString>,
+    function: &Bound<'_, PyAny>,
+) -> PyResult<bool> {
+    let py = response.py();
+    let method = response.getattr(name)?;
+    let (Ok(bound_function), Ok(bound_self)) = (
+        method.getattr(intern!(py, "__func__")),
+        method.getattr(intern!(py, "__self__")),
+    ) else {
+        return Ok(false);
+    };
+    Ok(bound_function.is(function) && bound_self.is(response))
+}
+
+/// Starlette's `Response.render` for `None`, exact `bytes`, and an exact `str` when the
+/// response's `charset` is `"utf-8"`; `None` for the method itself to answer.
+fn render_natively<'py>(
+    py: Python<'py>,
+    response: &Bound<'py, PyAny>,
+    content: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if content.is_none() {
+        return Ok(Some(PyBytes::new(py, b"").into_any()));
+    }
+    if content.is_exact_instance_of::<PyBytes>() {
+        return Ok(Some(content.clone()));
+    }
+    let Ok(text) = content.cast_exact::<PyString>() else {
+        return Ok(None);
+    };
+    let charset = response.getattr(intern!(py, "charset"))?;
+    if exact_str(&charset).ok() != Some("utf-8") {
+        return Ok(None);
+    }
+    // Lone surrogates cannot be encoded: the method raises Python's error for them.
+    Ok(text
+        .to_str()
+        .ok()
+        .map(|text| PyBytes::new(py, text.as_bytes()).into_any()))
 }
 
 /// `None` as `None`, an exact `str` as its text, anything else a fallback.
@@ -288,5 +441,6 @@ pub fn set_cookie_header<'py>(
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(init_headers, m)?)?;
+    m.add_function(wrap_pyfunction!(init_response, m)?)?;
     m.add_function(wrap_pyfunction!(set_cookie_header, m)?)
 }
