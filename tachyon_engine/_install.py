@@ -65,6 +65,7 @@ PATCHES: list[Patch] = [
     Patch("starlette.requests", "HTTPConnection.cookies", "tachyon_engine.requests:HTTPConnection.cookies"),
     Patch("starlette.requests", "Request.json", "tachyon_engine.requests:Request.json"),
     # responses and websockets: headers, cookies and JSON in Rust.
+    Patch("starlette.responses", "Response.__init__", "tachyon_engine.responses:Response.__init__"),
     Patch("starlette.responses", "Response.init_headers", "tachyon_engine.responses:Response.init_headers"),
     Patch("starlette.responses", "Response.set_cookie", "tachyon_engine.responses:Response.set_cookie"),
     Patch("starlette.responses", "JSONResponse.render", "tachyon_engine.responses:JSONResponse.render"),

@@ -225,7 +225,9 @@ pub fn init_response<'py>(
     match raw {
         Some(raw) => response.setattr(intern!(py, "raw_headers"), raw),
         // The method itself, which hands what the native path leaves to Starlette's.
-        None => response.call_method1(intern!(py, "init_headers"), (headers,)).map(drop),
+        None => response
+            .call_method1(intern!(py, "init_headers"), (headers,))
+            .map(drop),
     }
 }
 
