@@ -15,6 +15,7 @@ _NATIVE_PATHS: dict[str, Callable[..., Any]] = {
     "requests.HTTPConnection.cookies": _core.parse_cookie_headers,
     "routing.Router matching (Route, WebSocketRoute; Mount narrowed)": _core.RouteIndex,
     "responses.JSONResponse.render": _core.render_json,
+    "responses.Response.__init__ (every response class built through it)": _core.init_response,
     "responses.Response.init_headers (every response class)": _core.init_headers,
     "responses.Response.set_cookie, delete_cookie": _core.set_cookie_header,
     "websockets.WebSocket.send_json": _core.dumps_json,
