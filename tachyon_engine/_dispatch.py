@@ -45,12 +45,12 @@ _RESPONSE_CALL = Response.__call__
 
 
 def lean_stack_for(stack: ASGIApp) -> ASGIApp:
-    """`stack`, or a `LeanStack` over it when it is exactly the default stack around a router
+    """`stack`, or its `LeanStack` twin when it is exactly the default stack around a router
     running tachyon_engine's `Router.app` (ours, or Starlette's under `install()`)."""
     if type(stack) is ServerErrorMiddleware:
         exceptions = stack.app
         if type(exceptions) is ExceptionMiddleware and _own_entry(exceptions.app) is not None:
-            return LeanStack(stack)
+            return LeanStack(exceptions, handler=stack.handler, debug=stack.debug)
     return stack
 
 
@@ -64,35 +64,37 @@ def _own_entry(router: Any) -> Any:
     return entry if own else None
 
 
-class LeanStack:
-    """Serves HTTP requests as `stack` (the default stack) would, in one coroutine."""
+class LeanStack(ServerErrorMiddleware):
+    """The outermost layer of the default stack, a `ServerErrorMiddleware` (with its `app`,
+    `handler` and `debug`), serving HTTP requests in one coroutine while the layers inside are
+    the default ones; otherwise it is exactly `ServerErrorMiddleware`."""
 
-    __slots__ = ("entry", "exceptions", "router", "stack")
-
-    def __init__(self, stack: ServerErrorMiddleware) -> None:
-        self.stack = stack
-        self.exceptions: ExceptionMiddleware = stack.app  # type: ignore[assignment]
-        self.router: starlette.routing.Router = self.exceptions.app  # type: ignore[assignment]
-        self.entry = _own_entry(self.router)
+    def __init__(self, app: ASGIApp, handler: Any = None, debug: bool = False) -> None:
+        super().__init__(app, handler, debug)
+        # The layers checked before each request: set once, compared by identity.
+        exceptions: ExceptionMiddleware = app  # type: ignore[assignment]
+        router: starlette.routing.Router = exceptions.app  # type: ignore[assignment]
+        self._layers = (exceptions, router, _own_entry(router))
 
     def _intact(self) -> bool:
-        """Whether the stack still is the default one, each layer running its own code."""
-        router = self.router
+        """Whether the layers inside still are the default ones, each running its own code."""
+        exceptions, router, entry = self._layers
         return (
-            self.stack.app is self.exceptions
-            and self.exceptions.app is router
-            and router.middleware_stack is self.entry
-            and type(self.stack).__call__ is _SERVER_ERROR_CALL
-            and type(self.exceptions).__call__ is _EXCEPTION_CALL
+            self.app is exceptions
+            and exceptions.app is router
+            and router.middleware_stack is entry
+            and ServerErrorMiddleware.__call__ is _SERVER_ERROR_CALL
+            and type(exceptions).__call__ is _EXCEPTION_CALL
             and starlette.middleware.exceptions.ExceptionMiddleware.__call__ is _STOCK_EXCEPTION_CALL
             and type(router).__call__ is _ROUTER_CALL
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self._intact():
-            await self.stack(scope, receive, send)
+            # Looked up now: instrumentation may have replaced Starlette's method.
+            await ServerErrorMiddleware.__call__(self, scope, receive, send)
             return
-        exceptions, router = self.exceptions, self.router
+        exceptions, router, _ = self._layers
         response_started = False
 
         async def sender(message: Message) -> None:
@@ -133,7 +135,7 @@ class LeanStack:
             except Exception as exc:
                 await answer_exception(exc, handlers, response_started, None, scope, receive, sender)
         except Exception as exc:
-            await _answer_server_error(self.stack, exc, response_started, scope, receive, send)
+            await _answer_server_error(self, exc, response_started, scope, receive, send)
             raise exc
 
 

@@ -15,6 +15,7 @@ import starlette.applications
 import starlette.background
 import starlette.exceptions
 import starlette.middleware
+import starlette.middleware.errors
 import starlette.responses
 import starlette.routing
 
@@ -192,3 +193,40 @@ def test_exception_layers_match_starlette(debug: bool, handlers: int, middleware
 
     asyncio.run(compare())
     assert isinstance(ours.middleware_stack, LeanStack) is not middleware
+
+
+def test_the_lean_stack_is_the_server_error_layer() -> None:
+    """The lean dispatch is the app's `ServerErrorMiddleware` (its `app`, `handler`, `debug`),
+    and a layer put in after the stack was built is honoured, as on Starlette."""
+
+    async def on_500(request: Any, exc: Exception) -> Any:
+        return starlette.responses.PlainTextResponse("sorry", 500)
+
+    seen: list[str] = []
+
+    def spy(inner: Any) -> Any:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            seen.append(scope["path"])
+            await inner(scope, receive, send)
+
+        return app
+
+    apps = []
+    for stack, routing in [
+        (starlette.applications, starlette.routing),
+        (tachyon_engine.applications, tachyon_engine.routing),
+    ]:
+        app = build(stack, routing, False, {500: on_500}, False)
+        app.middleware_stack = app.build_middleware_stack()
+        assert isinstance(app.middleware_stack, starlette.middleware.errors.ServerErrorMiddleware)
+        assert app.middleware_stack.handler is on_500
+        app.middleware_stack.app = spy(app.middleware_stack.app)
+        apps.append(app)
+
+    async def compare() -> None:
+        for path in ["/ok/before", "/runtime/before", "/nowhere"]:
+            assert await call(apps[1], path, "GET") == await call(apps[0], path, "GET"), path
+
+    asyncio.run(compare())
+    assert seen == [path for path in ["/ok/before", "/runtime/before", "/nowhere"] for _ in "ab"]
+    assert isinstance(apps[1].middleware_stack, LeanStack)
