@@ -9,7 +9,7 @@ PIP := $(VENV)/bin/pip
 
 .PHONY: help
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -22,6 +22,8 @@ install: $(PY) ## Build the release extension and install tachyon_engine with it
 .PHONY: build
 build: $(PY) ## Rebuild the extension in place (release profile, editable install) for a fast dev loop
 	$(VENV)/bin/maturin develop --release --quiet
+	@# An editable install does not ship the wheel's .pth hook (TACHYON_ENGINE_INSTALL): put it in place.
+	cp tachyon_engine_install.pth "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"/
 
 .PHONY: check
 check: lint test ## What CI runs: lint, then every test
@@ -44,7 +46,7 @@ test-python: ## The project's own tests (differential, mirror, routing)
 	$(VENV)/bin/pytest
 
 .PHONY: compat
-compat: ## Starlette 1.10.0's own suite, stock vs tachyon_engine, with a report
+compat: ## Starlette 1.10.0's suite (rewritten, and unchanged with install()) and FastAPI 0.163.2's (install()), stock vs tachyon_engine
 	$(PY) -m compat_tests
 
 # The runner starts from a folder holding only links to benchmarks/ and compat_tests/: from the

@@ -137,7 +137,7 @@ def _method(outcome: Outcome) -> str:
             "process's output (ASGI messages, plus what the app parsed: JSON values, form fields, uploaded files' "
             "hashes, the matched route and its params) hashed equal to the stock process's; upstream rows also "
             "require the upstream test's own assertions to pass on both sides. Gzip timestamps and file-time "
-            "headers (`etag`, `last-modified`) are masked.",
+            "headers (`etag`, `last-modified`) and cookie dates are masked.",
             f"- **Reading**: times are per operation, lower is better; speedup = stock / tachyon_engine, higher is "
             f"better; within ±{NOISE_BAND:.0%} of 1.00x is reported as *on par*.",
         ]

@@ -1,5 +1,12 @@
 """`python -m compat_tests [suite ...]`: upstream suites, stock vs tachyon_engine, one report each.
 
+- starlette: Starlette's tests rewritten to import tachyon_engine instead of starlette.
+- starlette-installed: Starlette's tests unchanged, with `tachyon_engine.install()` in every
+  interpreter (`TACHYON_ENGINE_INSTALL=1`).
+- fastapi: FastAPI's tests unchanged, with `tachyon_engine.install()` in every interpreter; the
+  run must also prove the acceleration engaged (native route matches, JSON renders and parses,
+  counted in Rust and summed over every interpreter).
+
 Exits non-zero when tachyon_engine fails a test that is neither an expected divergence
 (listed with its reason in `expected_divergences/<suite>.txt`) nor failing on stock too.
 """
@@ -7,15 +14,22 @@ Exits non-zero when tachyon_engine fails a test that is neither an expected dive
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from compat_tests import rewrite, sdist
 from compat_tests.report import Comparison, read_divergences, read_outcomes
+
+# `tachyon_engine._autoinstall`'s switches, spelled out: this runner must not import tachyon_engine
+# (run from the repository root, the source folder would shadow the installed package).
+ENV_INSTALL = "TACHYON_ENGINE_INSTALL"
+ENV_STATS = "TACHYON_ENGINE_STATS"
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
@@ -23,11 +37,25 @@ WORK = HERE / ".work"
 
 @dataclass(frozen=True)
 class Suite:
+    """An upstream test suite. `mode` "rewrite": Starlette's tests, rewritten to import
+    tachyon_engine; "install": the tests as they are, run with `TACHYON_ENGINE_INSTALL=1` (the
+    `.pth` hook calls `tachyon_engine.install()` in every interpreter, subprocesses included)."""
+
     name: str
+    package: str
     version: str
+    mode: str
 
 
-SUITES = {"starlette": Suite("starlette", "1.10.0")}
+SUITES = {
+    "starlette": Suite("starlette", "starlette", "1.10.0", "rewrite"),
+    "fastapi": Suite("fastapi", "fastapi", "0.163.2", "install"),
+    "starlette-installed": Suite("starlette-installed", "starlette", "1.10.0", "install"),
+}
+# Suites run by default (`make compat`, CI). All of them, in this order.
+DEFAULT_SUITES = ["starlette", "starlette-installed", "fastapi"]
+# What the candidate run's interpreters must have done natively, at least once in all.
+ENGAGEMENT = ("route_native_matches", "json_renders", "json_parses")
 
 
 def _privilege_drop() -> list[str]:
@@ -40,18 +68,30 @@ def _privilege_drop() -> list[str]:
 
 def prepare(suite: Suite, source: Path, *, candidate: bool) -> Path:
     """A folder holding the upstream tests and pytest configuration, rewritten for tachyon_engine
-    when `candidate` is set."""
+    when `candidate` is set and the suite is of the "rewrite" kind."""
     target = WORK / suite.name / ("tachyon_engine" if candidate else "stock")
     shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(source / "tests", target / "tests")
-    config = rewrite.pytest_config(source / "pyproject.toml", rewrite=candidate)
+    rewritten = candidate and suite.mode == "rewrite"
+    if suite.mode == "install":
+        # Everything the tests read (docs_src/, docs/, scripts/, ...) except the package's own
+        # source, so that the installed package is the one under test.
+        shutil.copytree(source, target, ignore=lambda folder, names: [suite.package] if folder == str(source) else [])
+    else:
+        shutil.copytree(source / "tests", target / "tests")
+    config = rewrite.pytest_config(source / "pyproject.toml", rewrite=rewritten)
     (target / "pyproject.toml").write_text(config)
-    if candidate:
+    if rewritten:
         rewrite.rewrite_tree(target / "tests")
     return target
 
 
-def run_pytest(folder: Path, extra_args: list[str]) -> dict[str, str]:
+@dataclass
+class Run:
+    outcomes: dict[str, str]
+    seconds: float
+
+
+def run_pytest(folder: Path, extra_args: list[str], env: dict[str, str]) -> Run:
     junit = folder / "junit.xml"
     command = [
         *_privilege_drop(),
@@ -68,30 +108,74 @@ def run_pytest(folder: Path, extra_args: list[str]) -> dict[str, str]:
         *extra_args,
     ]
     print(f"$ (cd {folder.relative_to(HERE.parent)} && {' '.join(command)})", flush=True)
-    result = subprocess.run(command, cwd=folder, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=folder, env={**env, "PYTHONDONTWRITEBYTECODE": "1"})
+    seconds = time.monotonic() - started
     # 0: all passed, 1: some failed (read from the report); anything else is a broken run.
     if result.returncode not in (0, 1) or not junit.exists():
         raise SystemExit(f"pytest did not complete in {folder} (exit code {result.returncode})")
-    return read_outcomes(junit)
+    return Run(read_outcomes(junit), seconds)
+
+
+def _environment(*, install: bool, stats: Path | None = None) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TACHYON_ENGINE_")}
+    if install:
+        env[ENV_INSTALL] = "1"
+        if stats is not None:
+            env[ENV_STATS] = str(stats)
+    return env
+
+
+def engagement(stats: Path) -> tuple[dict[str, int], list[str]]:
+    """The native counts summed over every interpreter of the candidate run, and the problems:
+    no interpreter reported, one ran without the installation, a native path never ran."""
+    totals = dict.fromkeys(ENGAGEMENT, 0)
+    problems = []
+    records = [json.loads(line) for line in stats.read_text().splitlines()] if stats.exists() else []
+    if not records:
+        problems.append(
+            "no interpreter reported: TACHYON_ENGINE_INSTALL had no effect "
+            "(is tachyon_engine installed with its .pth hook, by `pip install .`?)"
+        )
+    for record in records:
+        if not record["installed"]:
+            problems.append(f"an interpreter ran without install(): {record['argv']}")
+        for name, count in record["counts"].items():
+            totals[name] = totals.get(name, 0) + count
+    totals["interpreters"] = len(records)
+    problems += [f"native path never engaged: {name}" for name in ENGAGEMENT if records and not totals[name]]
+    return totals, problems
 
 
 def run_suite(suite: Suite, extra_args: list[str]) -> Comparison:
-    archive = sdist.fetch(suite.name, suite.version)
+    archive = sdist.fetch(suite.package, suite.version)
     shutil.rmtree(WORK / "src" / suite.name, ignore_errors=True)
     source = sdist.extract(archive, WORK / "src" / suite.name)
-    stock = run_pytest(prepare(suite, source, candidate=False), extra_args)
-    candidate = run_pytest(prepare(suite, source, candidate=True), extra_args)
+    stock = run_pytest(prepare(suite, source, candidate=False), extra_args, _environment(install=False))
+    candidate_folder = prepare(suite, source, candidate=True)
+    stats = candidate_folder / "native-counts.jsonl"
+    candidate = run_pytest(candidate_folder, extra_args, _environment(install=suite.mode == "install", stats=stats))
     divergences = read_divergences(HERE / "expected_divergences" / f"{suite.name}.txt")
-    return Comparison(f"{suite.name} {suite.version}", stock, candidate, divergences)
+    comparison = Comparison(
+        f"{suite.name} {suite.version}"
+        + (" (tests unchanged, TACHYON_ENGINE_INSTALL=1)" if suite.mode == "install" else ""),
+        stock.outcomes,
+        candidate.outcomes,
+        divergences,
+        seconds=(stock.seconds, candidate.seconds),
+    )
+    if suite.mode == "install":
+        comparison.engagement, comparison.problems = engagement(stats)
+    return comparison
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("suites", nargs="*", choices=[*SUITES, []], help="default: all")
+    parser.add_argument("suites", nargs="*", choices=[*SUITES, []], help=f"default: {' '.join(DEFAULT_SUITES)}")
     parser.add_argument("--pytest-args", default="", help="extra pytest arguments, space separated")
     args = parser.parse_args()
     failed = False
-    for name in args.suites or list(SUITES):
+    for name in args.suites or DEFAULT_SUITES:
         comparison = run_suite(SUITES[name], args.pytest_args.split())
         report = comparison.markdown()
         (WORK / f"report-{name}.md").write_text(report)

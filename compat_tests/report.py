@@ -52,6 +52,12 @@ class Comparison:
     stock: dict[str, str]
     candidate: dict[str, str]
     divergences: dict[str, str]
+    # Wall-clock seconds of the stock and the candidate runs.
+    seconds: tuple[float, float] = (0.0, 0.0)
+    # Install-mode suites: native counts summed over the candidate run's interpreters, and what
+    # shows the acceleration was not engaged (any entry fails the suite).
+    engagement: dict[str, int] | None = None
+    problems: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     environment: list[str] = field(default_factory=list)
     expected: list[str] = field(default_factory=list)
@@ -73,7 +79,7 @@ class Comparison:
 
     @property
     def ok(self) -> bool:
-        return bool(self.candidate) and not self.unexpected and not self.stale
+        return bool(self.candidate) and not self.unexpected and not self.stale and not self.problems
 
     def markdown(self) -> str:
         def counts(outcomes: dict[str, str]) -> str:
@@ -84,16 +90,22 @@ class Comparison:
         lines = [
             f"# Compatibility report: {self.suite}",
             "",
-            "| run | collected | " + " | ".join(OUTCOMES) + " |",
-            "|---|---:|" + "---:|" * len(OUTCOMES),
-            f"| stock | {counts(self.stock)} |",
-            f"| tachyon_engine | {counts(self.candidate)} |",
+            "| run | collected | " + " | ".join(OUTCOMES) + " | seconds |",
+            "|---|---:|" + "---:|" * (len(OUTCOMES) + 1),
+            f"| stock | {counts(self.stock)} | {self.seconds[0]:.0f} |",
+            f"| tachyon_engine | {counts(self.candidate)} | {self.seconds[1]:.0f} |",
             "",
             f"- unexpected failures: {len(self.unexpected)}",
             f"- expected divergences (listed with reasons): {len(self.expected)}",
             f"- environment failures shared with the stock run: {len(self.environment)}",
             f"- listed divergences that no longer fail: {len(self.stale)}",
         ]
+        if self.engagement is not None:
+            lines.append(
+                "- acceleration engaged (native counts summed over the run's interpreters): "
+                + ", ".join(f"{name} {count:,}" for name, count in self.engagement.items())
+            )
+        lines += [f"- NOT ENGAGED: {problem}" for problem in self.problems]
         sections = [
             ("Unexpected failures", [(t, "") for t in self.unexpected]),
             ("Expected divergences", [(t, self.divergences[t]) for t in self.expected]),

@@ -57,9 +57,11 @@ def rewrite_tree(root: Path) -> list[Path]:
 
 
 def pytest_config(pyproject: Path, *, rewrite: bool) -> str:
-    """The upstream `[tool.pytest.ini_options]` table alone, as a pyproject.toml text."""
+    """The upstream pytest table alone (`[tool.pytest.ini_options]`, or pytest 9's
+    `[tool.pytest]`), as a pyproject.toml text."""
     text = pyproject.read_text()
-    start = text.index("[tool.pytest.ini_options]")
+    header = "[tool.pytest.ini_options]" if "[tool.pytest.ini_options]" in text else "[tool.pytest]\n"
+    start = text.index(header)
     end = text.find("\n[", start + 1)
     table = text[start : end if end != -1 else len(text)].rstrip() + "\n"
     return rewrite_source(table) if rewrite else table

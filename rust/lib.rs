@@ -7,7 +7,9 @@ pub mod build_info;
 pub mod datastructures;
 pub mod forms;
 pub mod json;
+pub mod responses;
 pub mod routing;
+pub mod stats;
 pub mod text;
 
 use pyo3::prelude::*;
@@ -18,6 +20,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     datastructures::bindings::register(m)?;
     forms::bindings::register(m)?;
     json::bindings::register(m)?;
+    responses::bindings::register(m)?;
     routing::bindings::register(m)?;
+    stats::register(m)?;
     Ok(())
 }

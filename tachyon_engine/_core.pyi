@@ -22,6 +22,10 @@ __all__ = [
     "loads_json",
     "UrlencodedFormParser",
     "MultipartFormParser",
+    "init_headers",
+    "init_response",
+    "set_cookie_header",
+    "native_counts",
 ]
 
 __version__: str
@@ -36,6 +40,21 @@ def parse_query_string(query: Any, /) -> tuple[list[tuple[str, str]], dict[str, 
 def render_json(content: Any, /) -> bytes | NotImplementedType: ...
 def dumps_json(content: Any, /) -> str | NotImplementedType: ...
 def loads_json(data: Any, /) -> Any: ...
+def init_headers(
+    headers: Any, body: Any, status_code: Any, media_type: Any, charset: Any, /
+) -> list[tuple[bytes, bytes]] | NotImplementedType: ...
+def init_response(
+    response: Any,
+    content: Any,
+    status_code: Any,
+    headers: Any,
+    media_type: Any,
+    background: Any,
+    stock_render: Any,
+    native_init_headers: Any,
+    /,
+) -> None: ...
+def native_counts() -> dict[str, int]: ...
 
 @final
 class RouteIndex:
@@ -45,6 +64,21 @@ class RouteIndex:
     def is_current(self, routes: Any) -> bool: ...
     def rebuild(self, routes: list[Any], descriptors: list[Any]) -> None: ...
     def resolve(self, routes: Any, scope: Any, stop_at_partial: bool) -> tuple[int, Any, Any] | NotImplementedType: ...
+
+def set_cookie_header(
+    key: Any,
+    value: Any,
+    max_age: Any,
+    expires: Any,
+    path: Any,
+    domain: Any,
+    secure: Any,
+    httponly: Any,
+    samesite: Any,
+    partitioned: Any,
+    clock: Any,
+    /,
+) -> bytes | NotImplementedType: ...
 
 @final
 class UrlencodedFormParser:

@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+from inspect import CO_COROUTINE
+from types import FunctionType, MethodType
+
 from starlette._exception_handler import (
     ExceptionHandlers as ExceptionHandlers,
     StatusHandlers as StatusHandlers,
@@ -35,6 +38,13 @@ from tachyon_engine.types import (
 from tachyon_engine.websockets import (
     WebSocket as WebSocket,
 )
+
+
+def _is_coroutine_function(handler: object) -> bool:
+    """A quick yes for the usual handler, an `async def` function or bound method, on which
+    `is_async_callable` also says yes; `False` means "ask `is_async_callable`"."""
+    function = handler.__func__ if type(handler) is MethodType else handler
+    return type(function) is FunctionType and bool(function.__code__.co_flags & CO_COROUTINE)
 
 
 def _handlers_of(scope: Scope) -> tuple[ExceptionHandlers, StatusHandlers]:
@@ -68,7 +78,8 @@ async def call_handling_exceptions(
     request path: the handlers default to the scope's, and a missing `conn` is built from
     `(scope, receive, send)` only if a handler needs it (it is built from the same values
     Starlette builds it from up front, and nothing reads it before)."""
-    exception_handlers, status_handlers = _handlers_of(scope) if handlers is None else handlers
+    if handlers is None:
+        handlers = _handlers_of(scope)
     response_started = False
 
     async def sender(message: Message) -> None:
@@ -80,22 +91,38 @@ async def call_handling_exceptions(
     try:
         await app(scope, receive, sender)
     except Exception as exc:
-        handler = None
-        if isinstance(exc, HTTPException):
-            handler = status_handlers.get(exc.status_code)
-        if handler is None:
-            handler = _lookup_exception_handler(exception_handlers, exc)
-        if handler is None:
-            raise exc
-        if response_started:
-            raise RuntimeError("Caught handled exception, but response already started.") from exc
-        if conn is None:
-            conn = Request(scope, receive, send) if scope["type"] == "http" else WebSocket(scope, receive, send)
-        if is_async_callable(handler):
-            response = await handler(conn, exc)  # type: ignore[arg-type]
-        else:
-            response = await run_in_threadpool(handler, conn, exc)  # type: ignore[arg-type]
-        if response is not None:
-            await response(scope, receive, sender)
-        # A reused exception instance would otherwise grow its traceback on every request.
-        exc.__traceback__ = None
+        await answer_exception(exc, handlers, response_started, conn, scope, receive, sender)
+
+
+async def answer_exception(
+    exc: Exception,
+    handlers: tuple[ExceptionHandlers, StatusHandlers],
+    response_started: bool,
+    conn: Request | WebSocket | None,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+) -> None:
+    """What Starlette's exception layer does with an exception `app` raised: re-raise it when no
+    handler is registered (or the response already started), else send the handler's response.
+    Called while `exc` is being handled, so a raised error chains to it as in Starlette."""
+    exception_handlers, status_handlers = handlers
+    handler = None
+    if isinstance(exc, HTTPException):
+        handler = status_handlers.get(exc.status_code)
+    if handler is None:
+        handler = _lookup_exception_handler(exception_handlers, exc)
+    if handler is None:
+        raise exc
+    if response_started:
+        raise RuntimeError("Caught handled exception, but response already started.") from exc
+    if conn is None:
+        conn = Request(scope, receive, send) if scope["type"] == "http" else WebSocket(scope, receive, send)
+    if _is_coroutine_function(handler) or is_async_callable(handler):
+        response = await handler(conn, exc)  # type: ignore[arg-type, misc]
+    else:
+        response = await run_in_threadpool(handler, conn, exc)  # type: ignore[arg-type]
+    if response is not None:
+        await response(scope, receive, send)
+    # A reused exception instance would otherwise grow its traceback on every request.
+    exc.__traceback__ = None

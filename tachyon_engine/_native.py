@@ -15,6 +15,9 @@ _NATIVE_PATHS: dict[str, Callable[..., Any]] = {
     "requests.HTTPConnection.cookies": _core.parse_cookie_headers,
     "routing.Router matching (Route, WebSocketRoute; Mount narrowed)": _core.RouteIndex,
     "responses.JSONResponse.render": _core.render_json,
+    "responses.Response.__init__ (every response class built through it)": _core.init_response,
+    "responses.Response.init_headers (every response class)": _core.init_headers,
+    "responses.Response.set_cookie, delete_cookie": _core.set_cookie_header,
     "websockets.WebSocket.send_json": _core.dumps_json,
     "requests.Request.json, websockets.WebSocket.receive_json": _core.loads_json,
     "formparsers.FormParser (urlencoded Request.form)": _core.UrlencodedFormParser,
@@ -30,3 +33,9 @@ def accelerated() -> dict[str, str]:
 def build_profile() -> str:
     """`"release"` or `"debug"`: the Cargo profile the extension was built with."""
     return _core.BUILD_PROFILE
+
+
+def native_counts() -> dict[str, int]:
+    """How often each native path answered in this process (routes confirmed natively, JSON
+    rendered and parsed in Rust): proof that the acceleration is engaged, not merely installed."""
+    return _core.native_counts()

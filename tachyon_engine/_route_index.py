@@ -1,7 +1,8 @@
 """The per-router index behind tachyon_engine's routing.
 
 Each route is described once (`describe`) for the Rust `RouteIndex`: plain `Route` and
-`WebSocketRoute` objects with built-in convertors are matched natively, `Mount` is narrowed
+`WebSocketRoute` objects with built-in convertors (and route classes whose `matches` is declared
+equivalent, such as FastAPI's `APIRoute`) are matched natively, `Mount` is narrowed
 by its path prefix and confirmed by its own `matches`, and anything else (`Host`, custom
 convertors, route classes that override `matches`) is confirmed by its own `matches` on every
 request. The native side checks before each request that the router's `routes` list still
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from starlette.convertors import (
@@ -48,16 +49,39 @@ _BUILTIN_CLASSES: list[tuple[str, type[Convertor[Any]]]] = [
 _BUILTIN_CONVERTORS = {cls: _Builtin(name, cls.regex, cls.convert) for name, cls in _BUILTIN_CLASSES}
 
 
-def _route_kind(route: BaseRoute) -> str | None:
-    """Which stock `matches` the route runs, if it runs a stock one."""
-    cls = type(route)
-    if isinstance(route, Route) and cls.matches is Route.matches:
-        return "http"
-    if isinstance(route, WebSocketRoute) and cls.matches is WebSocketRoute.matches:
-        return "websocket"
-    if isinstance(route, Mount) and cls.matches is Mount.matches:
-        return "mount"
-    return None
+class _Equivalent(NamedTuple):
+    """A `matches` function whose answer the native index reproduces: `kind` for routes that
+    are instances of `base`, unless `guard(scope)` says this request must ask the route."""
+
+    base: type[BaseRoute]
+    kind: str
+    guard: Callable[[Any], bool] | None
+
+
+_EQUIVALENT_MATCHES: dict[Any, _Equivalent] = {
+    Route.matches: _Equivalent(Route, "http", None),
+    WebSocketRoute.matches: _Equivalent(WebSocketRoute, "websocket", None),
+    Mount.matches: _Equivalent(Mount, "mount", None),
+}
+
+
+def register_equivalent_matches(
+    matches: Callable[..., Any], base: type[BaseRoute], kind: str, guard: Callable[[Any], bool] | None
+) -> None:
+    """Declares that `matches` answers like Starlette's `matches` of `kind` (`"http"`,
+    `"websocket"`, with a `"+route"` suffix when it also sets `child_scope["route"] = route`),
+    for instances of `base`, on every request where `guard(scope)` is false. A differential test
+    must back every such declaration."""
+    _EQUIVALENT_MATCHES[matches] = _Equivalent(base, kind, guard)
+
+
+def _equivalent(route: BaseRoute) -> _Equivalent | None:
+    """The native description of the route's `matches`, if it runs one the index reproduces."""
+    try:
+        equivalent = _EQUIVALENT_MATCHES.get(type(route).matches)
+    except TypeError:  # an unhashable `matches` attribute
+        return None
+    return equivalent if equivalent is not None and isinstance(route, equivalent.base) else None
 
 
 def _segments(path: str, convertors: dict[str, Convertor[Any]], path_regex: re.Pattern[str]) -> list[Any] | None:
@@ -95,9 +119,10 @@ def _segments(path: str, convertors: dict[str, Convertor[Any]], path_regex: re.P
 
 def describe(route: BaseRoute) -> Descriptor:
     """What the native index needs to know about a route; `None` to always ask the route."""
-    kind = _route_kind(route)
-    if kind is None:
+    equivalent = _equivalent(route)
+    if equivalent is None:
         return None
+    kind = equivalent.kind
     try:
         path = route.path + "/{path:path}" if kind == "mount" else route.path  # type: ignore[attr-defined]
         segments = _segments(path, route.param_convertors, route.path_regex)  # type: ignore[attr-defined]
@@ -120,12 +145,14 @@ def _plain_name(route: BaseRoute) -> str | None:
 class RouteIndex:
     """One router's index: routing candidates and `url_path_for` candidates."""
 
-    __slots__ = ("_always_named", "_by_name", "_native")
+    __slots__ = ("_always_named", "_by_name", "_guards", "_native")
 
     def __init__(self) -> None:
         self._native = _core.RouteIndex(Match.FULL, Match.PARTIAL, uuid.UUID)
         self._by_name: dict[str, list[int]] = {}
         self._always_named: list[int] = []
+        # The guards of the routes described natively under a condition (see `_Equivalent`).
+        self._guards: tuple[Callable[[Any], bool], ...] = ()
 
     def _refresh(self, routes: Sequence[BaseRoute]) -> bool:
         """Re-describes `routes` if they changed; `False` if they cannot be indexed."""
@@ -133,7 +160,14 @@ class RouteIndex:
             return True
         if type(routes) is not list:
             return False
-        self._native.rebuild(routes, [describe(route) for route in routes])
+        descriptors = [describe(route) for route in routes]
+        guards = []
+        for route, descriptor in zip(routes, descriptors, strict=True):
+            guard = None if descriptor is None else _EQUIVALENT_MATCHES[type(route).matches].guard
+            if guard is not None and guard not in guards:
+                guards.append(guard)
+        self._native.rebuild(routes, descriptors)
+        self._guards = tuple(guards)
         self._by_name, self._always_named = {}, []
         for position, route in enumerate(routes):
             name = _plain_name(route)
@@ -146,10 +180,17 @@ class RouteIndex:
     def resolve(self, routes: Sequence[BaseRoute], scope: Any, stop_at_partial: bool) -> Any:
         """`(kind, route, child_scope)` with kind 2 (full), 1 (partial) or 0 (none), or
         `NotImplemented` when Starlette's own loop must answer."""
+        # Every request comes through here: the common case (no guards) is one native call.
+        if self._guards and self._guarded(scope):
+            return NotImplemented
         found = self._native.resolve(routes, scope, stop_at_partial)
         if found is NotImplemented and not self._native.is_current(routes) and self._refresh(routes):
-            found = self._native.resolve(routes, scope, stop_at_partial)
+            found = NotImplemented if self._guarded(scope) else self._native.resolve(routes, scope, stop_at_partial)
         return found
+
+    def _guarded(self, scope: Any) -> bool:
+        """Whether a guard sends this request to the routes' own `matches`."""
+        return any(guard(scope) for guard in self._guards)
 
     def url_path_candidates(self, routes: Sequence[BaseRoute], name: str) -> Sequence[BaseRoute]:
         """The routes that may answer `url_path_for(name, ...)`, in order."""

@@ -11,6 +11,7 @@ from starlette.applications import (
     P as P,
 )
 
+from tachyon_engine._dispatch import lean_stack_for
 from tachyon_engine.datastructures import (
     State as State,
     URLPath as URLPath,
@@ -84,7 +85,7 @@ class Starlette(starlette.applications.Starlette):
         app: ASGIApp = self.router
         for cls, args, kwargs in reversed(middleware):
             app = cls(app, *args, **kwargs)
-        return app
+        return lean_stack_for(app)
 
 
 TachyonEngine = Starlette

@@ -21,6 +21,7 @@ from starlette.datastructures import (
 )
 
 from tachyon_engine import _core
+from tachyon_engine._patching import original
 from tachyon_engine._utils import (
     parse_host_header as parse_host_header,
 )
@@ -30,6 +31,16 @@ from tachyon_engine.concurrency import (
 from tachyon_engine.types import (
     Scope as Scope,
 )
+
+# Starlette's own methods, the fallbacks of the accelerated ones below. The methods below call
+# them explicitly (never `super()`): `install()` puts these same functions on Starlette's classes.
+_QueryParams = starlette.datastructures.QueryParams
+_Headers = starlette.datastructures.Headers
+_stock_query_params_init = original(_QueryParams, "__init__")
+_stock_headers_getitem = original(_Headers, "__getitem__")
+_stock_headers_get = original(_Headers, "get")
+_stock_headers_getlist = original(_Headers, "getlist")
+_stock_headers_contains = original(_Headers, "__contains__")
 
 
 class QueryParams(starlette.datastructures.QueryParams):
@@ -45,7 +56,7 @@ class QueryParams(starlette.datastructures.QueryParams):
             if parsed is not NotImplemented:
                 self._list, self._dict = parsed
                 return
-        super().__init__(*args, **kwargs)
+        _stock_query_params_init(self, *args, **kwargs)
 
 
 class Headers(starlette.datastructures.Headers):
@@ -56,25 +67,25 @@ class Headers(starlette.datastructures.Headers):
         if value is None:
             raise KeyError(key)
         if value is NotImplemented:
-            return super().__getitem__(key)
+            return _stock_headers_getitem(self, key)  # type: ignore[no-any-return]
         return value
 
     def get(self, key: str, default: Any = None) -> Any:
         value = _core.headers_get(self._list, key)
         if value is NotImplemented:
-            return super().get(key, default)
+            return _stock_headers_get(self, key, default)
         return default if value is None else value
 
     def getlist(self, key: str) -> list[str]:
         values = _core.headers_getlist(self._list, key)
         if values is NotImplemented:
-            return super().getlist(key)
+            return _stock_headers_getlist(self, key)  # type: ignore[no-any-return]
         return values
 
     def __contains__(self, key: Any) -> bool:
         found = _core.headers_contains(self._list, key)
         if found is NotImplemented:
-            return super().__contains__(key)
+            return _stock_headers_contains(self, key)  # type: ignore[no-any-return]
         return found
 
     def mutablecopy(self) -> MutableHeaders:

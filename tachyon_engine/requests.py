@@ -22,6 +22,7 @@ from starlette.requests import (  # type: ignore[attr-defined]
 )
 
 from tachyon_engine import _core
+from tachyon_engine._patching import original
 from tachyon_engine._utils import (
     AwaitableOrContextManager as AwaitableOrContextManager,
     AwaitableOrContextManagerWrapper as AwaitableOrContextManagerWrapper,
@@ -50,12 +51,15 @@ from tachyon_engine.types import (
     Send as Send,
 )
 
+# Starlette's own, the fallback (called explicitly: `install()` replaces the module's name).
+_stock_cookie_parser = original(starlette.requests, "cookie_parser")
+
 
 def cookie_parser(cookie_string: str) -> dict[str, str]:
     """Parses a `Cookie` header into a dict, exactly as Starlette's `cookie_parser`."""
     cookies = _core.parse_cookie_string(cookie_string)
     if cookies is NotImplemented:
-        return starlette.requests.cookie_parser(cookie_string)
+        return _stock_cookie_parser(cookie_string)  # type: ignore[no-any-return]
     return cookies
 
 
@@ -100,8 +104,14 @@ class HTTPConnection(starlette.requests.HTTPConnection[StateT]):
         return self._cookies
 
 
+_JSON_LOADS = json.loads
+
+
 def _loads(data: bytes | str) -> Any:
-    """`json.loads(data)`, parsed in Rust when the Rust parser reproduces it exactly."""
+    """`json.loads(data)`, parsed in Rust when the Rust parser reproduces it exactly (and
+    `json.loads` is the stdlib's own: a patched one, a test's mock say, is called as stock would)."""
+    if json.loads is not _JSON_LOADS:
+        return json.loads(data)
     value = _core.loads_json(data)
     if value is NotImplemented:
         return json.loads(data)

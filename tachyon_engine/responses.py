@@ -1,26 +1,31 @@
-"""Mirror of `starlette.responses`: `JSONResponse` renders in Rust."""
+"""Mirror of `starlette.responses`: every response class builds its headers and cookies in
+Rust, and `JSONResponse` renders in Rust.
+
+Each class here subclasses Starlette's class of the same name, then this module's `Response`
+(which only replaces `init_headers`), so Starlette's own constructors run unchanged.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import time as _time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any, Literal
 
 import starlette.responses
 from starlette.responses import (
     AsyncContentStream as AsyncContentStream,
     Content as Content,
     ContentStream as ContentStream,
-    FileResponse as FileResponse,
-    HTMLResponse as HTMLResponse,
     MalformedRangeHeader as MalformedRangeHeader,
-    PlainTextResponse as PlainTextResponse,
     RangeNotSatisfiable as RangeNotSatisfiable,
-    RedirectResponse as RedirectResponse,
-    Response as Response,
-    StreamingResponse as StreamingResponse,
     SyncContentStream as SyncContentStream,
 )
 
 from tachyon_engine import _core
+from tachyon_engine._patching import original
 from tachyon_engine._utils import (
     create_collapsing_task_group as create_collapsing_task_group,
 )
@@ -45,12 +50,101 @@ from tachyon_engine.types import (
     Send as Send,
 )
 
+_GMTIME = _time.gmtime
+_JSON_DUMPS = json.dumps
+# Starlette's own methods, called explicitly: `install()` puts the methods below on Starlette's classes.
+_stock_init_headers = original(starlette.responses.Response, "init_headers")
+_stock_set_cookie = original(starlette.responses.Response, "set_cookie")
+_stock_json_render = original(starlette.responses.JSONResponse, "render")
+_stock_render = original(starlette.responses.Response, "render")
 
-class JSONResponse(starlette.responses.JSONResponse):
+
+class Response(starlette.responses.Response):
+    def __init__(
+        self,
+        content: Any = None,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        """Starlette's constructor (status, media type, background, `render`, `init_headers`,
+        in that order) in one native call; overridden `render` / `init_headers` are called."""
+        _core.init_response(
+            self, content, status_code, headers, media_type, background, _stock_render, _native_init_headers
+        )
+
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        """Starlette's `raw_headers` (the given headers, then `content-length` and `content-type`
+        unless given), built in Rust; other mappings and unusual text take Starlette's method."""
+        body = getattr(self, "body", None)
+        raw_headers = _core.init_headers(headers, body, self.status_code, self.media_type, self.charset)
+        if raw_headers is NotImplemented:
+            _stock_init_headers(self, headers)
+        else:
+            self.raw_headers = raw_headers
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        max_age: int | None = None,
+        expires: datetime | str | int | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: Literal["lax", "strict", "none"] | None = "lax",
+        partitioned: bool = False,
+    ) -> None:
+        """Appends the `set-cookie` header `http.cookies` would write for Starlette, built in
+        Rust for plain arguments; anything else (and every error) goes through Starlette."""
+        when: datetime | str | int | None = expires
+        if isinstance(expires, datetime) and expires.tzinfo is UTC:
+            # What Starlette writes for a datetime; only a UTC one is taken, since the call
+            # cannot fail on it (Starlette reports the other errors first).
+            when = format_datetime(expires, usegmt=True)
+        # `http.cookies` dates an int `expires` from `time.time()`, both looked up at call time
+        # (freezegun and tests patch them): Rust calls the clock given, only with stock `gmtime`.
+        clock = _time.time if _time.gmtime is _GMTIME else None
+        header = _core.set_cookie_header(
+            key, value, max_age, when, path, domain, secure, httponly, samesite, partitioned, clock
+        )
+        if header is NotImplemented:
+            _stock_set_cookie(self, key, value, max_age, expires, path, domain, secure, httponly, samesite, partitioned)
+        else:
+            self.raw_headers.append((b"set-cookie", header))
+
+
+_native_init_headers = Response.init_headers
+
+
+class HTMLResponse(starlette.responses.HTMLResponse, Response):
+    pass
+
+
+class PlainTextResponse(starlette.responses.PlainTextResponse, Response):
+    pass
+
+
+class JSONResponse(starlette.responses.JSONResponse, Response):
     def render(self, content: Any) -> bytes:
         """Starlette's `json.dumps(...)` bytes, produced in Rust; anything the Rust encoder
         does not reproduce exactly (NaN, lone surrogates, other types) goes to `json.dumps`."""
-        rendered = _core.render_json(content)
+        # A patched `json.dumps` (a test's mock, say) is called as stock would.
+        rendered = _core.render_json(content) if json.dumps is _JSON_DUMPS else NotImplemented
         if rendered is NotImplemented:
-            return super().render(content)
+            return _stock_json_render(self, content)  # type: ignore[no-any-return]
         return rendered
+
+
+class RedirectResponse(starlette.responses.RedirectResponse, Response):
+    pass
+
+
+class StreamingResponse(starlette.responses.StreamingResponse, Response):
+    pass
+
+
+class FileResponse(starlette.responses.FileResponse, Response):
+    pass

@@ -10,6 +10,7 @@ import functools
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
+import starlette.responses
 import starlette.routing
 from starlette.routing import (
     _T as _T,
@@ -31,6 +32,7 @@ from tachyon_engine._exception_handler import (
     call_handling_exceptions,
     wrap_app_handling_exceptions as wrap_app_handling_exceptions,
 )
+from tachyon_engine._patching import original
 from tachyon_engine._route_index import index_of
 from tachyon_engine._utils import (
     get_route_path as get_route_path,
@@ -97,6 +99,8 @@ def request_response(
 
         await call_handling_exceptions(respond, scope, receive, send, conn=request)
 
+    # The lean dispatch (`_dispatch.LeanStack`) calls the endpoint itself, with the same layers.
+    app.tachyon_endpoint = endpoint  # type: ignore[attr-defined]
     return app
 
 
@@ -177,6 +181,54 @@ class Mount(starlette.routing.Mount):
         self.app = _wrap_app(self._base_app, middleware, max_body_size)
 
 
+# Starlette's own router loop: the fallback of `Router.app` below, called explicitly because
+# `install()` puts that same function on Starlette's `Router`.
+_stock_router_app = original(starlette.routing.Router, "app")
+
+
+def _matches_any(router: starlette.routing.Router, index: Any, scope: Scope) -> bool:
+    """Whether any route matches `scope` at all, asking routes in order until one does."""
+    found = index.resolve(router.routes, scope, True)
+    if found is not NotImplemented:
+        return bool(found[0])
+    for route in router.routes:
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            return True
+    return False
+
+
+async def dispatch_resolved(
+    router: starlette.routing.Router, index: Any, found: Any, scope: Scope, receive: Receive, send: Send
+) -> None:
+    """Serves the request the index resolved (`found`), as the rest of Starlette's `Router.app`
+    does (a module function: `install()` runs `Router.app` on Starlette's own routers too)."""
+    if found is NotImplemented:
+        await _stock_router_app(router, scope, receive, send)
+        return
+    kind, route, child_scope = found
+    if kind:
+        scope["route"] = route
+        scope.update(child_scope)
+        await route.handle(scope, receive, send)
+        return
+
+    route_path = get_route_path(scope)
+    if scope["type"] == "http" and router.redirect_slashes and route_path != "/":
+        redirect_scope = dict(scope)
+        if route_path.endswith("/"):
+            redirect_scope["path"] = redirect_scope["path"].rstrip("/")
+        else:
+            redirect_scope["path"] = redirect_scope["path"] + "/"
+        if _matches_any(router, index, redirect_scope):
+            redirect_url = URL(scope=redirect_scope)
+            response = RedirectResponse(url=str(redirect_url))
+            await response(scope, receive, send)
+            return
+
+    await router.default(scope, receive, send)
+
+
 class Router(starlette.routing.Router):
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] in ("http", "websocket", "lifespan")
@@ -189,42 +241,7 @@ class Router(starlette.routing.Router):
             return
 
         index = index_of(self)
-        found = index.resolve(self.routes, scope, False)
-        if found is NotImplemented:
-            await super().app(scope, receive, send)
-            return
-        kind, route, child_scope = found
-        if kind:
-            scope["route"] = route
-            scope.update(child_scope)
-            await route.handle(scope, receive, send)
-            return
-
-        route_path = get_route_path(scope)
-        if scope["type"] == "http" and self.redirect_slashes and route_path != "/":
-            redirect_scope = dict(scope)
-            if route_path.endswith("/"):
-                redirect_scope["path"] = redirect_scope["path"].rstrip("/")
-            else:
-                redirect_scope["path"] = redirect_scope["path"] + "/"
-            if self._matches_any(index, redirect_scope):
-                redirect_url = URL(scope=redirect_scope)
-                response = RedirectResponse(url=str(redirect_url))
-                await response(scope, receive, send)
-                return
-
-        await self.default(scope, receive, send)
-
-    def _matches_any(self, index: Any, scope: Scope) -> bool:
-        """Whether any route matches `scope` at all, asking routes in order until one does."""
-        found = index.resolve(self.routes, scope, True)
-        if found is not NotImplemented:
-            return bool(found[0])
-        for route in self.routes:
-            match, _ = route.matches(scope)
-            if match is not Match.NONE:
-                return True
-        return False
+        await dispatch_resolved(self, index, index.resolve(self.routes, scope, False), scope, receive, send)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         for route in index_of(self).url_path_candidates(self.routes, name):
@@ -240,7 +257,7 @@ class Router(starlette.routing.Router):
     def add_route(
         self,
         path: str,
-        endpoint: Callable[[Request], Awaitable[Response] | Response],
+        endpoint: Callable[[Request], Awaitable[starlette.responses.Response] | starlette.responses.Response],
         methods: Collection[str] | None = None,
         name: str | None = None,
         include_in_schema: bool = True,

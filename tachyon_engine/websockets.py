@@ -29,9 +29,13 @@ from tachyon_engine.types import (
     Send as Send,
 )
 
+_JSON_DUMPS = json.dumps
+
 
 def _dumps(data: Any) -> str:
     """`json.dumps(data, separators=(",", ":"), ensure_ascii=False)`, in Rust when exact."""
+    if json.dumps is not _JSON_DUMPS:  # patched (a test's mock, say): called as stock would
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     text = _core.dumps_json(data)
     if text is NotImplemented:
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False)

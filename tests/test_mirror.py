@@ -22,7 +22,15 @@ REPLACED = {
     "tachyon_engine.middleware.exceptions": {"ExceptionMiddleware"},
     "tachyon_engine.requests": {"HTTPConnection", "Request", "cookie_parser"},
     "tachyon_engine.routing": {"Mount", "Route", "Router", "WebSocketRoute", "request_response", "websocket_session"},
-    "tachyon_engine.responses": {"JSONResponse"},
+    "tachyon_engine.responses": {
+        "FileResponse",
+        "HTMLResponse",
+        "JSONResponse",
+        "PlainTextResponse",
+        "RedirectResponse",
+        "Response",
+        "StreamingResponse",
+    },
     "tachyon_engine.websockets": {"WebSocket"},
 }
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+
 from benchmarks.scenarios.asgi import (
     BROWSER_HEADERS,
     ChunkedBody,
@@ -26,9 +29,27 @@ from benchmarks.scenarios.payloads import (
 from benchmarks.stacks import Stack
 
 
-def demo_app(stack: Stack) -> Any:
-    """Hello world, and a route reading a path param, query params, a header and a cookie and
-    answering JSON: the app of the whole-app scenarios and of the end-to-end runs."""
+class PassThrough:
+    """A pure ASGI user middleware that does nothing: with it, an app runs its full stack."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+class PassThroughHTTP(BaseHTTPMiddleware):
+    """A `BaseHTTPMiddleware` that does nothing (Starlette's own class on both sides)."""
+
+    async def dispatch(self, request: Any, call_next: Any) -> Any:
+        return await call_next(request)
+
+
+def demo_app(stack: Stack, middleware: tuple[Any, ...] = ()) -> Any:
+    """Hello world, a route setting cookies, and a route reading a path param, query params, a
+    header and a cookie and answering JSON: the app of the whole-app scenarios and of the
+    end-to-end runs. `middleware`: user middleware classes, outermost first."""
 
     async def hello(request: Any) -> Any:
         return stack.PlainTextResponse("Hello, world!")
@@ -44,7 +65,14 @@ def demo_app(stack: Stack) -> Any:
             }
         )
 
-    return stack.Starlette(routes=[stack.Route("/", hello), stack.Route("/users/{user_id:int}", user)])
+    async def login(request: Any) -> Any:
+        response = stack.PlainTextResponse("Signed in")
+        response.set_cookie("session", "eyJ1c2VyIjo0Mn0=.sig", max_age=3600, httponly=True, secure=True)
+        response.delete_cookie("guest")
+        return response
+
+    routes = [stack.Route("/", hello), stack.Route("/users/{user_id:int}", user), stack.Route("/login", login)]
+    return stack.Starlette(routes=routes, middleware=[Middleware(cls) for cls in middleware])
 
 
 PARAMS_PATH = "/users/42"
@@ -53,6 +81,18 @@ PARAMS_QUERY = b"q=tachyon+engine&page=2"
 
 def hello_world(stack: Stack) -> Operation:
     return request_operation(demo_app(stack), lambda: (http_scope(headers=BROWSER_HEADERS), no_body))
+
+
+def hello_world_with(*middleware: Any) -> Builder:
+    def build(stack: Stack) -> Operation:
+        app = demo_app(stack, middleware)
+        return request_operation(app, lambda: (http_scope(headers=BROWSER_HEADERS), no_body))
+
+    return build
+
+
+def set_cookies(stack: Stack) -> Operation:
+    return request_operation(demo_app(stack), lambda: (http_scope(path="/login", headers=BROWSER_HEADERS), no_body))
 
 
 def request_params(stack: Stack) -> Operation:

@@ -14,7 +14,10 @@ fn render_json<'py>(content: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> 
     let py = content.py();
     let mut encoder = Encoder::new();
     Ok(match encoder.value(content)? {
-        Ok(()) => PyBytes::new(py, &encoder.out).into_any(),
+        Ok(()) => {
+            crate::stats::JSON_RENDERS.hit();
+            PyBytes::new(py, &encoder.out).into_any()
+        }
         Err(_) => py.NotImplemented().into_bound(py),
     })
 }
@@ -58,7 +61,10 @@ fn loads_json<'py>(data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         return Ok(py.NotImplemented().into_bound(py));
     };
     match Decoder::new(py, text).document() {
-        Ok(value) => Ok(value),
+        Ok(value) => {
+            crate::stats::JSON_PARSES.hit();
+            Ok(value)
+        }
         Err(Stop::Fallback) => Ok(py.NotImplemented().into_bound(py)),
         Err(Stop::Error(err)) => Err(err),
     }

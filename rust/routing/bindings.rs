@@ -33,10 +33,13 @@ impl ScopeType {
 }
 
 enum Entry {
-    /// A plain route matched here: `Route` (http) or `WebSocketRoute` (websocket).
+    /// A plain route matched here: `Route` (http) or `WebSocketRoute` (websocket); with
+    /// `sets_route`, its `matches` also puts `"route": route` last in the child scope (what
+    /// FastAPI's `APIRoute` / `APIWebSocketRoute` add to Starlette's).
     Native {
         pattern: Arc<RoutePattern>,
         scope_type: ScopeType,
+        sets_route: bool,
     },
     /// Confirmed by calling the route's own `matches`.
     Python,
@@ -81,8 +84,8 @@ impl RouteIndex {
     }
 
     /// Describes `routes` anew. `descriptors[i]` is `None` (confirm through `matches`, check
-    /// for every path) or `(kind, segments)` with kind `"http"`, `"websocket"` (matched here)
-    /// or `"mount"` (narrowed by path, confirmed through `matches`), and segments a list of
+    /// for every path) or `(kind, segments)` with kind `"http"`, `"websocket"` (matched here;
+    /// a `"+route"` suffix adds `"route"` to the child scope) or `"mount"` (narrowed by path, confirmed through `matches`), and segments a list of
     /// literal strings and `(name, convertor)` pairs.
     fn rebuild(
         &mut self,
@@ -116,10 +119,15 @@ impl RouteIndex {
             } else {
                 paths.add_prefixed(pattern.static_prefix(), position);
             }
-            entries.push(match ScopeType::from_name(&kind) {
+            let (base, sets_route) = match kind.strip_suffix("+route") {
+                Some(base) => (base, true),
+                None => (kind.as_str(), false),
+            };
+            entries.push(match ScopeType::from_name(base) {
                 Some(scope_type) => Entry::Native {
                     pattern: Arc::clone(&pattern),
                     scope_type,
+                    sets_route,
                 },
                 None => Entry::Python,
             });
@@ -182,8 +190,9 @@ impl RouteIndex {
                 Entry::Native {
                     pattern,
                     scope_type: route_type,
+                    sets_route,
                 } if *route_type == scope_type => {
-                    self.match_natively(route, pattern, route_path, scope, scope_type)?
+                    self.match_natively(route, pattern, route_path, scope, scope_type, *sets_route)?
                 }
                 Entry::Native { .. } => None,
                 Entry::Python => self.match_in_python(route, scope)?,
@@ -242,6 +251,7 @@ impl RouteIndex {
         route_path: &str,
         scope: &Bound<'py, PyDict>,
         scope_type: ScopeType,
+        sets_route: bool,
     ) -> PyResult<Found<'py>> {
         let py = route.py();
         let captures = match pattern.captures(route_path) {
@@ -274,6 +284,10 @@ impl RouteIndex {
         )?;
         child.set_item(pyo3::intern!(py, "path_params"), path_params)?;
         let full = scope_type == ScopeType::WebSocket || self.method_allowed(route, scope)?;
+        if sets_route {
+            child.set_item(pyo3::intern!(py, "route"), route)?;
+        }
+        crate::stats::ROUTE_NATIVE_MATCHES.hit();
         Ok(Some((full, child.into_any())))
     }
 

@@ -1,0 +1,168 @@
+"""The default middleware stack, fused into one coroutine for HTTP requests.
+
+An app without user middleware runs `ServerErrorMiddleware > ExceptionMiddleware > Router >
+Route > request_response` on every request: five calls deep, three exception layers, and every
+ASGI message forwarded through three `send` wrappers. `LeanStack` runs the same layers inline,
+with one response-started flag (the three wrappers see the same messages, so their flags agree)
+and Starlette's own code for everything it does not inline:
+
+- the route: a FULL match on a `Route` whose `handle` is Starlette's, with an allowed method and
+  an endpoint wrapped by our `request_response`; anything else goes through `routing.dispatch_resolved`;
+- the response: sent as `Response.__call__` sends it when its class keeps that method, else
+  through the response's own `__call__`;
+- each exception layer answers as the middleware it replaces (`answer_exception` for the two
+  exception layers, `_answer_server_error` for the outermost one), then re-raises the same way.
+
+Websocket and lifespan scopes, and a stack whose parts were replaced or whose classes were
+patched (instrumentation libraries do that), go through the full stack, built as usual.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import starlette.middleware.errors
+import starlette.middleware.exceptions
+import starlette.routing
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.responses import Response
+
+from tachyon_engine._exception_handler import answer_exception
+from tachyon_engine._route_index import index_of
+from tachyon_engine.middleware.exceptions import STOCK_CALL as _STOCK_EXCEPTION_CALL, ExceptionMiddleware
+from tachyon_engine.requests import Request
+from tachyon_engine.routing import Router, dispatch_resolved
+from tachyon_engine.types import ASGIApp, Message, Receive, Scope, Send
+
+# The names ServerErrorMiddleware's module binds (patchable there), as that middleware uses them.
+stock_errors: Any = starlette.middleware.errors
+_SERVER_ERROR_CALL = ServerErrorMiddleware.__call__
+_EXCEPTION_CALL = ExceptionMiddleware.__call__
+_ROUTER_CALL = starlette.routing.Router.__call__
+_ROUTER_APP = Router.app
+_ROUTE_HANDLE = starlette.routing.Route.handle
+_RESPONSE_CALL = Response.__call__
+
+
+def lean_stack_for(stack: ASGIApp) -> ASGIApp:
+    """`stack`, or its `LeanStack` twin when it is exactly the default stack around a router
+    running tachyon_engine's `Router.app` (ours, or Starlette's under `install()`)."""
+    if type(stack) is ServerErrorMiddleware:
+        exceptions = stack.app
+        if type(exceptions) is ExceptionMiddleware and _own_entry(exceptions.app) is not None:
+            return LeanStack(exceptions, handler=stack.handler, debug=stack.debug)
+    return stack
+
+
+def _own_entry(router: Any) -> Any:
+    """The router's entry point (`middleware_stack`), if it is `Router.app` bound to the router
+    itself (no router-level middleware); `None` otherwise."""
+    if not isinstance(router, starlette.routing.Router):
+        return None
+    entry = router.middleware_stack
+    own = getattr(entry, "__func__", None) is _ROUTER_APP and getattr(entry, "__self__", None) is router
+    return entry if own else None
+
+
+class LeanStack(ServerErrorMiddleware):
+    """The outermost layer of the default stack, a `ServerErrorMiddleware` (with its `app`,
+    `handler` and `debug`), serving HTTP requests in one coroutine while the layers inside are
+    the default ones; otherwise it is exactly `ServerErrorMiddleware`."""
+
+    def __init__(self, app: ASGIApp, handler: Any = None, debug: bool = False) -> None:
+        super().__init__(app, handler, debug)
+        # The layers checked before each request: set once, compared by identity.
+        exceptions: ExceptionMiddleware = app  # type: ignore[assignment]
+        router: starlette.routing.Router = exceptions.app  # type: ignore[assignment]
+        self._layers = (exceptions, router, _own_entry(router))
+
+    def _intact(self) -> bool:
+        """Whether the layers inside still are the default ones, each running its own code."""
+        exceptions, router, entry = self._layers
+        return (
+            self.app is exceptions
+            and exceptions.app is router
+            and router.middleware_stack is entry
+            and ServerErrorMiddleware.__call__ is _SERVER_ERROR_CALL
+            and type(exceptions).__call__ is _EXCEPTION_CALL
+            and starlette.middleware.exceptions.ExceptionMiddleware.__call__ is _STOCK_EXCEPTION_CALL
+            and type(router).__call__ is _ROUTER_CALL
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self._intact():
+            # Looked up now: instrumentation may have replaced Starlette's method.
+            await ServerErrorMiddleware.__call__(self, scope, receive, send)
+            return
+        exceptions, router, _ = self._layers
+        response_started = False
+
+        async def sender(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            handlers = (exceptions._exception_handlers, exceptions._status_handlers)
+            scope["starlette.exception_handlers"] = handlers
+            try:
+                if "router" not in scope:
+                    scope["router"] = router
+                index = index_of(router)
+                found = index.resolve(router.routes, scope, False)
+                kind, route, child_scope = (0, None, {}) if found is NotImplemented else found
+                endpoint = _fast_endpoint(route, scope) if kind == 2 else None
+                if endpoint is None:
+                    await dispatch_resolved(router, index, found, scope, receive, sender)
+                    return
+                scope["route"] = route
+                scope.update(child_scope)
+                request = Request(scope, receive, sender)
+                try:
+                    response = await endpoint(request)
+                    if type(response).__call__ is _RESPONSE_CALL:
+                        response_started = True
+                        status, headers = response.status_code, response.raw_headers
+                        await send({"type": "http.response.start", "status": status, "headers": headers})
+                        await send({"type": "http.response.body", "body": response.body})
+                        if response.background is not None:
+                            await response.background()
+                    else:
+                        await response(scope, receive, sender)
+                except Exception as exc:
+                    await answer_exception(exc, handlers, response_started, request, scope, receive, sender)
+            except Exception as exc:
+                await answer_exception(exc, handlers, response_started, None, scope, receive, sender)
+        except Exception as exc:
+            await _answer_server_error(self, exc, response_started, scope, receive, send)
+            raise exc
+
+
+def _fast_endpoint(route: Any, scope: Scope) -> Any:
+    """The endpoint to call directly, when the route fully matched is one `LeanStack` may serve inline."""
+    if type(route).handle is not _ROUTE_HANDLE:
+        return None
+    if route.methods and scope["method"] not in route.methods:
+        return None
+    return getattr(route.app, "tachyon_endpoint", None)
+
+
+async def _answer_server_error(
+    errors: ServerErrorMiddleware, exc: Exception, response_started: bool, scope: Scope, receive: Receive, send: Send
+) -> None:
+    """`ServerErrorMiddleware`'s answer to an unhandled exception (its caller re-raises it), with
+    the names that middleware's module binds, looked up there."""
+    request = stock_errors.Request(scope)
+    handler: Any = errors.handler
+    response: Any
+    if errors.debug:
+        response = await stock_errors.run_in_threadpool(errors.debug_response, request, exc)
+    elif handler is None:
+        response = errors.error_response(request, exc)
+    elif stock_errors.is_async_callable(handler):
+        response = await handler(request, exc)
+    else:
+        response = await stock_errors.run_in_threadpool(handler, request, exc)
+    if not response_started:
+        await response(scope, receive, send)

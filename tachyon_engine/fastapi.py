@@ -1,0 +1,78 @@
+"""FastAPI on tachyon_engine's router: `APIRouter` and `APIRoute`, for code that prefers explicit
+classes to `tachyon_engine.install()` (which puts the same `APIRouter.app` on FastAPI's class).
+
+FastAPI 0.163's `APIRouter.app` is its own loop (telemetry's `http.route`, included-router
+wrappers in `routes`, low-priority routes after the main loop). The accelerated `app` below asks
+the Rust route index for the main loop's decision only, and hands every request it does not
+decide (lifespan, no full or partial match: redirects, low-priority routes, 404; a scope or route
+list the index does not take) to FastAPI's own `app`, which then decides exactly as it always does.
+
+FastAPI's `APIRoute.matches` and `APIWebSocketRoute.matches` are Starlette's plus
+`child_scope["route"] = route`; `APIRoute.matches` asks an included router's effective route
+context instead when the scope carries one. The index reproduces them natively (kind `"+route"`)
+and asks the routes themselves whenever the scope carries such a context.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import starlette.routing
+from fastapi import routing as fastapi_routing
+
+from tachyon_engine._patching import original
+from tachyon_engine._route_index import index_of, register_equivalent_matches
+from tachyon_engine.types import Receive, Scope, Send
+
+_SCOPE_KEY = fastapi_routing._FASTAPI_SCOPE_KEY
+_CONTEXT_KEY = fastapi_routing._FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY
+_stock_api_router_app = original(fastapi_routing.APIRouter, "app")
+
+
+def _carries_route_context(scope: Any) -> bool:
+    """Whether `APIRoute.matches` may ask an effective route context for this scope (or raise
+    reading it): then the routes answer for themselves."""
+    try:
+        fastapi_scope = scope[_SCOPE_KEY]
+    except KeyError:
+        return False
+    return type(fastapi_scope) is not dict or fastapi_scope.get(_CONTEXT_KEY) is not None
+
+
+register_equivalent_matches(
+    original(fastapi_routing.APIRoute, "matches"), fastapi_routing.APIRoute, "http+route", _carries_route_context
+)
+register_equivalent_matches(
+    original(fastapi_routing.APIWebSocketRoute, "matches"), fastapi_routing.APIWebSocketRoute, "websocket+route", None
+)
+
+
+class APIRoute(fastapi_routing.APIRoute):
+    """FastAPI's `APIRoute`, matched natively by tachyon_engine's routers (as FastAPI's own
+    class is: it exists to be named as a `route_class`)."""
+
+
+class APIRouter(fastapi_routing.APIRouter):
+    """FastAPI's `APIRouter` whose main routing loop runs on the Rust route index."""
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] in ("http", "websocket", "lifespan")
+
+        if "router" not in scope:
+            scope["router"] = self
+
+        if scope["type"] != "lifespan":
+            found = index_of(self).resolve(self.routes, scope, False)
+            if found is not NotImplemented and found[0]:
+                _, route, child_scope = found
+                scope.update(child_scope)
+                fastapi_routing._route_selected(  # type: ignore[attr-defined]
+                    scope=scope,
+                    path=getattr(route, "path_format", None),
+                    mount=isinstance(route, starlette.routing.Mount),
+                )
+                await route.handle(scope, receive, send)
+                return
+        # Lifespan, and everything after FastAPI's main loop (redirect, low-priority routes, 404):
+        # FastAPI's own code, which repeats the main loop (its `matches` calls are idempotent) to get there.
+        await _stock_api_router_app(self, scope, receive, send)
