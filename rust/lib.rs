@@ -5,6 +5,7 @@
 
 pub mod build_info;
 pub mod datastructures;
+pub mod forms;
 pub mod json;
 pub mod responses;
 pub mod routing;
@@ -17,6 +18,7 @@ use pyo3::prelude::*;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     build_info::register(m)?;
     datastructures::bindings::register(m)?;
+    forms::bindings::register(m)?;
     json::bindings::register(m)?;
     responses::bindings::register(m)?;
     routing::bindings::register(m)?;

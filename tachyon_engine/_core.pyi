@@ -20,6 +20,8 @@ __all__ = [
     "render_json",
     "dumps_json",
     "loads_json",
+    "UrlencodedFormParser",
+    "MultipartFormParser",
     "init_headers",
     "init_response",
     "set_cookie_header",
@@ -77,3 +79,34 @@ def set_cookie_header(
     clock: Any,
     /,
 ) -> bytes | NotImplementedType: ...
+
+@final
+class UrlencodedFormParser:
+    """One urlencoded body; see `tachyon_engine.formparsers.FormParser`."""
+
+    def __new__(cls, max_fields: float, max_part_size: float) -> UrlencodedFormParser: ...
+    def feed(self, chunk: bytes) -> int | None: ...
+    def finish(self) -> int | None: ...
+    def result(self) -> tuple[list[tuple[str, Any]], dict[str, Any]]: ...
+    def state(self) -> tuple[int, int, bytes, bytes]: ...
+
+@final
+class MultipartFormParser:
+    """One multipart body; see `tachyon_engine.formparsers.MultiPartParser`."""
+
+    flush_size: int
+    def __new__(
+        cls,
+        boundary: bytes,
+        charset: str,
+        max_files: float,
+        max_fields: float,
+        max_part_size: float,
+        max_header_count: int,
+        max_header_size: int,
+        flush_size: int,
+    ) -> MultipartFormParser: ...
+    def feed(self, chunk: bytes) -> list[tuple[Any, ...]] | None: ...
+    def finish(self) -> list[tuple[Any, ...]]: ...
+    def result(self, files: list[Any], decode: Any) -> tuple[list[tuple[str, Any]], dict[str, Any]]: ...
+    def counts(self) -> tuple[int, int]: ...

@@ -20,6 +20,8 @@ _NATIVE_PATHS: dict[str, Callable[..., Any]] = {
     "responses.Response.set_cookie, delete_cookie": _core.set_cookie_header,
     "websockets.WebSocket.send_json": _core.dumps_json,
     "requests.Request.json, websockets.WebSocket.receive_json": _core.loads_json,
+    "formparsers.FormParser (urlencoded Request.form)": _core.UrlencodedFormParser,
+    "formparsers.MultiPartParser (multipart Request.form)": _core.MultipartFormParser,
 }
 
 

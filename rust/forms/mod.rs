@@ -1,0 +1,7 @@
+//! Request form bodies: `application/x-www-form-urlencoded` and `multipart/form-data`,
+//! parsed as Starlette 1.10 parses them with python-multipart 0.0.32.
+
+pub mod bindings;
+pub mod multipart;
+pub mod options;
+pub mod urlencoded;

@@ -1,0 +1,227 @@
+//! python-multipart 0.0.32's `parse_options_header` for a part's `Content-Disposition`,
+//! reduced to what Starlette reads from it: the `name` and `filename` options.
+//!
+//! The header bytes are decoded as latin-1 there, so every byte is one character and this
+//! port works on bytes; `str.strip()` / `.lower()` use CPython's definitions restricted to
+//! the latin-1 range. `_parseparam` (vendored from the stdlib's `email.message`) is ported
+//! literally, including its index arithmetic, with Python's slice-index rules.
+
+/// The options Starlette looks up; a later occurrence of a key replaces an earlier one.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Disposition {
+    pub name: Option<Vec<u8>>,
+    pub filename: Option<Vec<u8>>,
+}
+
+/// `str.isspace()` for a latin-1 character.
+fn is_space(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | 0x1c..=0x20 | 0x85 | 0xa0)
+}
+
+fn strip(s: &[u8]) -> &[u8] {
+    rstrip(lstrip(s))
+}
+
+fn lstrip(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|&b| !is_space(b)).unwrap_or(s.len());
+    &s[start..]
+}
+
+fn rstrip(s: &[u8]) -> &[u8] {
+    let end = s.iter().rposition(|&b| !is_space(b)).map_or(0, |p| p + 1);
+    &s[..end]
+}
+
+/// `str.lower()` on a latin-1 string (A-Z and U+00C0..U+00DE except U+00D7).
+fn lower(b: u8) -> u8 {
+    match b {
+        b'A'..=b'Z' | 0xc0..=0xd6 | 0xd8..=0xde => b + 32,
+        _ => b,
+    }
+}
+
+/// Python's normalisation of `start`/`end` arguments to `str.find` / `str.count`.
+fn adjust(index: isize, len: usize) -> usize {
+    let len = len as isize;
+    if index < 0 {
+        (index + len).max(0) as usize
+    } else {
+        index.min(len) as usize
+    }
+}
+
+/// `s.find(sub, start[, end])` for a one-byte `sub`.
+fn find(s: &[u8], sub: u8, start: isize, end: Option<isize>) -> isize {
+    let start = adjust(start, s.len());
+    let end = end.map_or(s.len(), |e| adjust(e, s.len()));
+    if start > end {
+        return -1;
+    }
+    memchr::memchr(sub, &s[start..end]).map_or(-1, |p| (p + start) as isize)
+}
+
+/// `s.count(sub, start, end)` for `sub` of one or two bytes (non-overlapping).
+fn count(s: &[u8], sub: &[u8], start: isize, end: isize) -> isize {
+    let start = adjust(start, s.len());
+    let end = adjust(end, s.len());
+    if start > end || end - start < sub.len() {
+        return 0;
+    }
+    let hay = &s[start..end];
+    let mut n = 0;
+    let mut i = 0;
+    while i + sub.len() <= hay.len() {
+        if &hay[i..i + sub.len()] == sub {
+            n += 1;
+            i += sub.len();
+        } else {
+            i += 1;
+        }
+    }
+    n
+}
+
+/// `_parseparam(value)`.
+fn parseparam(value: &[u8]) -> Vec<Vec<u8>> {
+    let mut s = Vec::with_capacity(value.len() + 1);
+    s.push(b';');
+    s.extend_from_slice(value);
+    let s = &s[..];
+    let mut plist = Vec::new();
+    let mut start: isize = 0;
+    while find(s, b';', start, None) == start {
+        start += 1;
+        let mut end = find(s, b';', start, None);
+        let (mut ind, mut diff) = (start, 0isize);
+        while end > 0 {
+            diff += count(s, b"\"", ind, end) - count(s, b"\\\"", ind, end);
+            if diff.rem_euclid(2) == 0 {
+                break;
+            }
+            let next = find(s, b';', end + 1, None);
+            end = ind;
+            ind = next;
+        }
+        if end < 0 {
+            end = s.len() as isize;
+        }
+        let (a, b) = (adjust(start, s.len()), adjust(end, s.len()));
+        let i = find(s, b'=', start, Some(end));
+        let f: Vec<u8> = if i == -1 {
+            if a < b {
+                s[a..b].to_vec()
+            } else {
+                Vec::new()
+            }
+        } else {
+            let i = i as usize;
+            let key = if a < i { rstrip(&s[a..i]) } else { &[][..] };
+            let val = if i + 1 < b {
+                lstrip(&s[i + 1..b])
+            } else {
+                &[][..]
+            };
+            let mut f: Vec<u8> = key.iter().map(|&c| lower(c)).collect();
+            f.push(b'=');
+            f.extend_from_slice(val);
+            f
+        };
+        plist.push(strip(&f).to_vec());
+        start = end;
+    }
+    plist
+}
+
+/// The `name` and `filename` options of `parse_options_header(value)`.
+pub fn parse_disposition(value: Option<&[u8]>) -> Disposition {
+    let mut out = Disposition::default();
+    let value = match value {
+        Some(v) if !v.is_empty() => v,
+        _ => return out,
+    };
+    if !value.contains(&b';') {
+        return out;
+    }
+    let segments = parseparam(value);
+    for segment in segments.iter().skip(1) {
+        let (key, val) = match segment.iter().position(|&b| b == b'=') {
+            Some(p) => (&segment[..p], &segment[p + 1..]),
+            None => (&segment[..], &[][..]),
+        };
+        if key.contains(&b'*') {
+            continue;
+        }
+        let mut val: Vec<u8> = if val.len() >= 2 && val[0] == b'"' && val[val.len() - 1] == b'"' {
+            let inner = replace(&val[1..val.len() - 1], b"\\\\", b"\\");
+            replace(&inner, b"\\\"", b"\"")
+        } else {
+            val.to_vec()
+        };
+        if key == b"filename" && (val.get(1..3) == Some(&b":\\"[..]) || val.starts_with(b"\\\\")) {
+            let last = val.iter().rposition(|&b| b == b'\\').map_or(0, |p| p + 1);
+            val = val[last..].to_vec();
+        }
+        match key {
+            b"name" => out.name = Some(val),
+            b"filename" => out.filename = Some(val),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `bytes.replace(old, new)` for a two-byte `old`.
+fn replace(s: &[u8], old: &[u8], new: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i..].starts_with(old) {
+            out.extend_from_slice(new);
+            i += old.len();
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(v: &str) -> (Option<String>, Option<String>) {
+        let d = parse_disposition(Some(v.as_bytes()));
+        let s = |x: Option<Vec<u8>>| x.map(|b| String::from_utf8(b).unwrap());
+        (s(d.name), s(d.filename))
+    }
+
+    #[test]
+    fn plain_and_quoted() {
+        assert_eq!(
+            parse("form-data; name=\"a\"; filename=\"b.txt\""),
+            (Some("a".into()), Some("b.txt".into()))
+        );
+        assert_eq!(parse("form-data; NAME = x "), (Some("x".into()), None));
+        assert_eq!(parse("form-data; name=\"a;b\""), (Some("a;b".into()), None));
+        assert_eq!(
+            parse("form-data; name=\"a\\\"b\""),
+            (Some("a\"b".into()), None)
+        );
+        assert_eq!(parse("form-data"), (None, None));
+        assert_eq!(parse("form-data; filename*=utf-8''x"), (None, None));
+        assert_eq!(parse("form-data; name=a; name=b"), (Some("b".into()), None));
+    }
+
+    #[test]
+    fn ie6_paths() {
+        assert_eq!(
+            parse("form-data; filename=\"C:\\\\dir\\\\f.txt\"").1,
+            Some("f.txt".into())
+        );
+        assert_eq!(
+            parse("form-data; filename=\"\\\\\\\\srv\\\\f\"").1,
+            Some("f".into())
+        );
+    }
+}

@@ -1,0 +1,376 @@
+"""Form parsing, stock Starlette vs tachyon_engine, on random valid and malformed bodies cut
+at random chunk boundaries: same fields, files (contents, sizes, headers), parser state,
+logged warnings, exceptions (type, message, chained cause), files closed on error, and the
+same HTTP responses through an app."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import tempfile
+from collections.abc import AsyncGenerator, Callable, Iterator
+from contextlib import contextmanager
+from tempfile import SpooledTemporaryFile
+from typing import Any
+from unittest import mock
+
+import pytest
+import starlette.applications
+import starlette.formparsers
+import starlette.requests
+import starlette.responses
+import starlette.routing
+import starlette.testclient
+from hypothesis import given, settings, strategies as st
+
+import tachyon_engine.formparsers
+from tachyon_engine.applications import Starlette
+from tachyon_engine.datastructures import Headers
+from tachyon_engine.requests import Request
+from tachyon_engine.responses import JSONResponse
+from tachyon_engine.routing import Route
+from tachyon_engine.testclient import TestClient
+
+MANY = settings(max_examples=1500, deadline=None)
+FEW = settings(max_examples=150, deadline=None)
+
+# ---------------------------------------------------------------------------- bodies
+
+_URL_PIECES = [b"a", b"b", b"=", b"&", b"&&", b"+", b"%", b"%2", b"%2B", b"%C3", b"%A9", b"%zz", b"\xe9", b"\xff", b";"]
+urlencoded_bodies = st.one_of(
+    st.lists(st.sampled_from(_URL_PIECES), max_size=40).map(b"".join),
+    st.binary(max_size=60),
+)
+
+_NAME_PIECES = ["a", "b", "x y", ";", '"', "\\", "=", "*", " ", "\t", "é", "€", "C:\\", "\\\\", "file.txt"]
+_DATA_PIECES = [b"x", b"\r", b"\n", b"\r\n", b"-", b"--", b"\r\n--", b"\r\n--B", b"\r\n--Bo", b" ", b"\xe9"]
+
+
+@st.composite
+def dispositions(draw: st.DrawFn) -> bytes:
+    """A Content-Disposition value: mostly well formed, sometimes odd."""
+
+    def text() -> str:
+        return "".join(draw(st.lists(st.sampled_from(_NAME_PIECES), max_size=4)))
+
+    params = []
+    if draw(st.integers(0, 9)):
+        key = draw(st.sampled_from(["name"] * 6 + ["NAME", " name ", "name*"]))
+        params.append(key + "=" + _quote(draw, text()))
+    if draw(st.booleans()):
+        params.append(draw(st.sampled_from(["filename", "filename*", "FileName"])) + "=" + _quote(draw, text()))
+    if draw(st.booleans()):
+        params.append(text())
+    draw(st.randoms()).shuffle(params)
+    value = "; ".join(["form-data", *params]) if draw(st.booleans()) or params else text()
+    return value.encode(draw(st.sampled_from(["utf-8", "latin-1"])), "replace")
+
+
+def _quote(draw: st.DrawFn, text: str) -> str:
+    return f'"{text}"' if draw(st.booleans()) else text
+
+
+@st.composite
+def parts(draw: st.DrawFn, boundary: bytes) -> bytes:
+    headers = []
+    if draw(st.integers(0, 9)):
+        name = draw(st.sampled_from([b"Content-Disposition", b"content-disposition", b"CONTENT-DISPOSITION"]))
+        headers.append(name + b": " + draw(dispositions()))
+    for _ in range(draw(st.integers(0, 2))):
+        headers.append(
+            draw(st.sampled_from([b"Content-Type"] * 4 + [b"X-Extra", b"Bad Name", b""]))
+            + draw(st.sampled_from([b": ", b":", b":  "]))
+            + draw(st.sampled_from([b"text/plain", b"", b"a\rb", b"\xe9"]))
+        )
+    draw(st.randoms()).shuffle(headers)
+    data = b"".join(draw(st.lists(st.sampled_from([*_DATA_PIECES, boundary[:3]]), max_size=12)))
+    if draw(st.integers(0, 5)) == 0:
+        data += bytes(draw(st.binary(min_size=0, max_size=300)))
+    return b"--" + boundary + b"\r\n" + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + data + b"\r\n"
+
+
+@st.composite
+def multipart_bodies(draw: st.DrawFn) -> tuple[bytes, bytes]:
+    """`(boundary, body)`: a well-formed body, then maybe damaged."""
+    boundary = draw(st.sampled_from([b"B", b"Bo", b"boundary", b"a-b", b"X" * 70]))
+    body = draw(st.sampled_from([b""] * 6 + [b"\r\n", b"preamble\r\n", b"\n\n"]))
+    body += b"".join(draw(st.lists(parts(boundary), max_size=5)))
+    body += draw(st.sampled_from([b"--" + boundary + b"--\r\n", b"--" + boundary + b"--", b"--" + boundary, b""]))
+    body += draw(st.sampled_from([b"", b"epilogue", b"\r\n--" + boundary + b"--\r\n"]))
+    for _ in range(draw(st.integers(0, 3))):
+        if not body or draw(st.integers(0, 2)):
+            break
+        at = draw(st.integers(0, len(body) - 1))
+        action = draw(st.integers(0, 2))
+        if action == 0:
+            body = body[:at] + body[at + 1 :]
+        elif action == 1:
+            body = body[:at] + draw(st.sampled_from([b"\r", b"\n", b"-", b" ", b":", b"\x00"])) + body[at:]
+        else:
+            body = body[:at]
+    return boundary, body
+
+
+@st.composite
+def cuts(draw: st.DrawFn, body: bytes) -> list[bytes]:
+    points = sorted(draw(st.lists(st.integers(0, len(body)), max_size=6)))
+    chunks, start = [], 0
+    for point in [*points, len(body)]:
+        chunks.append(body[start:point])
+        start = point
+    return chunks
+
+
+limits = st.one_of(st.just(1000), st.integers(0, 4), st.sampled_from([2.5, float("inf")]))
+part_sizes = st.one_of(st.just(1024 * 1024), st.integers(0, 40))
+
+# ---------------------------------------------------------------------------- running
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _captured_log() -> Iterator[list[str]]:
+    handler = _Records()
+    logger = logging.getLogger("python_multipart.multipart")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
+async def _stream(chunks: list[bytes]) -> AsyncGenerator[bytes, None]:
+    for chunk in chunks:
+        yield chunk
+
+
+async def _describe(form: Any) -> list[Any]:
+    described: list[Any] = []
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            described.append((name, value))
+        else:
+            content = await value.read()
+            described.append(
+                (name, type(value), value.filename, value.size, value.headers.raw, value.content_type, content)
+            )
+            await value.close()
+    return described
+
+
+def _error(exc: BaseException) -> Any:
+    cause = exc.__cause__
+    context = exc.__context__
+    return (
+        type(exc),
+        str(exc),
+        getattr(exc, "message", None),
+        (type(cause), str(cause), getattr(cause, "offset", None)) if cause else None,
+        type(context) if context else None,
+    )
+
+
+def _run(parse: Callable[[], Any], state: Callable[[], Any]) -> Any:
+    async def go() -> Any:
+        try:
+            return "form", await _describe(await parse()), state()
+        except Exception as exc:
+            return "raised", _error(exc), state()
+
+    with _captured_log() as log:
+        result = asyncio.run(go())
+    return result, log
+
+
+def _multipart(
+    module: Any, boundary: bytes, chunks: list[bytes], charset: str | None, spool: int, **limits: Any
+) -> tuple[Any, list[Any]]:
+    content_type = "multipart/form-data; boundary=" + boundary.decode()
+    if charset is not None:
+        content_type += f"; charset={charset}"
+    created: list[Any] = []
+
+    class Tracking(SpooledTemporaryFile):  # type: ignore[type-arg]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            created.append(self)
+
+    parser = module.MultiPartParser(Headers({"content-type": content_type}), _stream(chunks), **limits)
+    parser.spool_max_size = 16 if spool < 0 else spool
+    with mock.patch.object(module, "SpooledTemporaryFile", Tracking):
+        # Patching `tempfile` too keeps tachyon_engine on its coalescing path (it coalesces
+        # writes only for the standard class); a spool < 0 tests the write-per-piece path.
+        with mock.patch.object(tempfile, "SpooledTemporaryFile", Tracking) if spool >= 0 else _nothing():
+            result = _run(parser.parse, lambda: (parser._current_files, parser._current_fields, parser._charset))
+    closed = [file.closed for file in created]
+    if result[0][0] == "raised":
+        assert all(closed)
+    for file in created:
+        file.close()
+    return result, closed
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def _urlencoded_state(parser: Any) -> Callable[[], Any]:
+    """The parser's counters; after an error, the field it stopped in (Starlette's own suite
+    reads it). After a success tachyon_engine does not copy the last field back."""
+
+    def state() -> Any:
+        if sys.exc_info()[0] is None:
+            return parser._current_fields
+        return parser._current_fields, parser._current_field_size, parser._field_name, parser._field_value
+
+    return state
+
+
+# ---------------------------------------------------------------------------- tests
+
+
+@MANY
+@given(st.data(), urlencoded_bodies, limits, part_sizes)
+def test_urlencoded_matches_starlette(data: st.DataObject, body: bytes, max_fields: Any, max_part_size: int) -> None:
+    chunks = data.draw(cuts(body))
+    headers = Headers({"content-type": "application/x-www-form-urlencoded"})
+    results = []
+    for module in (starlette.formparsers, tachyon_engine.formparsers):
+        parser = module.FormParser(headers, _stream(chunks), max_fields=max_fields, max_part_size=max_part_size)
+        results.append(
+            _run(
+                parser.parse,
+                _urlencoded_state(parser),
+            )
+        )
+    assert results[0] == results[1]
+
+
+@MANY
+@given(
+    st.data(),
+    multipart_bodies(),
+    limits,
+    limits,
+    part_sizes,
+    st.sampled_from([None, "utf-8", "latin-1", "ascii", "utf-16", "nonsense"]),
+    st.sampled_from([1024 * 1024, 0, 8, -1]),
+)
+def test_multipart_matches_starlette(
+    data: st.DataObject,
+    boundary_body: tuple[bytes, bytes],
+    max_files: Any,
+    max_fields: Any,
+    max_part_size: int,
+    charset: str | None,
+    spool: int,
+) -> None:
+    boundary, body = boundary_body
+    chunks = data.draw(cuts(body))
+    limits = {"max_files": max_files, "max_fields": max_fields, "max_part_size": max_part_size}
+    stock = _multipart(starlette.formparsers, boundary, chunks, charset, spool, **limits)
+    ours = _multipart(tachyon_engine.formparsers, boundary, chunks, charset, spool, **limits)
+    assert ours == stock
+
+
+@pytest.mark.parametrize("size", [0, 1, 100_000, 1024 * 1024 + 1, 3 * 1024 * 1024 + 5])
+@pytest.mark.parametrize("chunk", [1000, 65536])
+def test_large_files_match_starlette(size: int, chunk: int) -> None:
+    content = bytes(range(256)) * (size // 256) + b"\r\n--Bou" * (size % 3)
+    body = (
+        b'--Boundary\r\nContent-Disposition: form-data; name="f"; filename="a.bin"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n" + content + b"\r\n--Boundary--\r\n"
+    )
+    chunks = [body[i : i + chunk] for i in range(0, len(body), chunk)]
+    stock = _multipart(starlette.formparsers, b"Boundary", chunks, None, 1024 * 1024)
+    ours = _multipart(tachyon_engine.formparsers, b"Boundary", chunks, None, 1024 * 1024)
+    assert ours == stock
+    assert ours[0][0][1][0][-1] == content
+
+
+def test_boundary_too_long_and_missing() -> None:
+    for content_type in ["multipart/form-data; boundary=" + "X" * 257, "multipart/form-data"]:
+        results = []
+        for module in (starlette.formparsers, tachyon_engine.formparsers):
+            parser = module.MultiPartParser(Headers({"content-type": content_type}), _stream([b"--X\r\n"]))
+            results.append(_run(parser.parse, lambda: None))
+        assert results[0] == results[1]
+        assert results[0][0][0] == "raised"
+
+
+def test_callback_overrides_take_starlette_path() -> None:
+    seen: list[bytes] = []
+
+    class Parser(tachyon_engine.formparsers.FormParser):
+        def on_field_data(self, data: bytes, start: int, end: int) -> None:
+            seen.append(data[start:end])
+            super().on_field_data(data, start, end)
+
+    headers = Headers({"content-type": "application/x-www-form-urlencoded"})
+    form = asyncio.run(Parser(headers, _stream([b"a=1&b=2"])).parse())
+    assert form.multi_items() == [("a", "1"), ("b", "2")]
+    assert seen == [b"1", b"2"]
+
+
+# ---------------------------------------------------------------------------- through an app
+
+
+async def _form_endpoint(request: Any) -> Any:
+    form = await request.form(max_files=2, max_fields=3, max_part_size=64)
+    items = []
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            items.append([name, value])
+        else:
+            items.append([name, value.filename, value.size, (await value.read()).decode("latin-1")])
+    await form.close()
+    return (JSONResponse if request.__class__ is Request else starlette.responses.JSONResponse)(items)
+
+
+_APPS = (
+    starlette.testclient.TestClient(
+        starlette.applications.Starlette(routes=[starlette.routing.Route("/", _form_endpoint, methods=["POST"])])
+    ),
+    TestClient(Starlette(routes=[Route("/", _form_endpoint, methods=["POST"])])),
+)
+
+
+@FEW
+@given(st.one_of(multipart_bodies(), urlencoded_bodies.map(lambda body: (None, body))))
+def test_same_responses_through_an_app(boundary_body: tuple[bytes | None, bytes]) -> None:
+    boundary, body = boundary_body
+    if boundary is None:
+        content_type = "application/x-www-form-urlencoded"
+    else:
+        content_type = "multipart/form-data; boundary=" + boundary.decode()
+    created: list[Any] = []
+
+    class Tracking(SpooledTemporaryFile):  # type: ignore[type-arg]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            created.append(self)
+
+    responses = []
+    # A part the body never closes leaves its file unclosed and out of the form, on both
+    # stacks (Starlette's behaviour); the test closes such files itself.
+    with (
+        mock.patch.object(starlette.formparsers, "SpooledTemporaryFile", Tracking),
+        mock.patch.object(tachyon_engine.formparsers, "SpooledTemporaryFile", Tracking),
+        mock.patch.object(tempfile, "SpooledTemporaryFile", Tracking),
+    ):
+        for client in _APPS:
+            response = client.post("/", content=body, headers={"content-type": content_type})
+            responses.append((response.status_code, response.headers.items(), response.content))
+    for file in created:
+        file.close()
+    assert responses[0] == responses[1]
