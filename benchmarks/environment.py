@@ -17,6 +17,7 @@ PACKAGES = (
     "tachyon_engine",
     "fastapi",
     "pydantic",
+    "python-multipart",
     "uvicorn",
     "uvloop",
     "httptools",
