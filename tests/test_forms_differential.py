@@ -374,3 +374,30 @@ def test_same_responses_through_an_app(boundary_body: tuple[bytes | None, bytes]
     for file in created:
         file.close()
     assert responses[0] == responses[1]
+
+
+def test_the_native_parsers_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The differential tests above would also pass if every parse fell back to Starlette (a
+    python-multipart version other than the ported one does that): with Starlette's own
+    `parse` disabled, tachyon_engine still parses both kinds of form."""
+    assert tachyon_engine.formparsers._fast_path_available()
+
+    async def refuse(self: Any) -> Any:
+        raise AssertionError("Starlette's parser ran")
+
+    monkeypatch.setattr(starlette.formparsers.FormParser, "parse", refuse)
+    monkeypatch.setattr(starlette.formparsers.MultiPartParser, "parse", refuse)
+    urlencoded = tachyon_engine.formparsers.FormParser(
+        Headers({"content-type": "application/x-www-form-urlencoded"}), _stream([b"a=1&b=", b"2"])
+    )
+    body = b'--b\r\nContent-Disposition: form-data; name="f"; filename="x.txt"\r\n\r\ndata\r\n--b--\r\n'
+    multipart = tachyon_engine.formparsers.MultiPartParser(
+        Headers({"content-type": "multipart/form-data; boundary=b"}), _stream([body[:20], body[20:]])
+    )
+
+    async def parse_both() -> list[Any]:
+        return [await _describe(await urlencoded.parse()), await _describe(await multipart.parse())]
+
+    fields, files = asyncio.run(parse_both())
+    assert fields == [("a", "1"), ("b", "2")]
+    assert [(name, filename, content) for name, _, filename, _, _, _, content in files] == [("f", "x.txt", b"data")]
