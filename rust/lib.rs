@@ -5,12 +5,16 @@
 
 pub mod build_info;
 pub mod datastructures;
+pub mod fast_path;
 pub mod forms;
 pub mod json;
 pub mod responses;
 pub mod routing;
 pub mod stats;
 pub mod text;
+
+#[cfg(test)]
+pub(crate) mod test_support;
 
 use pyo3::prelude::*;
 

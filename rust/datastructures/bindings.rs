@@ -13,12 +13,8 @@ use pyo3::BoundObject;
 use super::cookies::parse_cookie;
 use super::headers::lookup_key;
 use super::query_string::parse_qsl;
+use crate::fast_path::{exact_str, Fallback, Fast};
 use crate::text::latin1_to_string;
-
-/// Marks an input the fast path does not take.
-struct Fallback;
-
-type Fast<T> = Result<T, Fallback>;
 
 /// Converts a fast-path answer into a Python value, `NotImplemented` for a fallback.
 fn answer<'py, T>(py: Python<'py>, result: PyResult<Fast<T>>) -> PyResult<Bound<'py, PyAny>>
@@ -38,12 +34,6 @@ fn latin1(bytes: &[u8]) -> Cow<'_, str> {
         Ok(text) if text.is_ascii() => Cow::Borrowed(text),
         _ => Cow::Owned(latin1_to_string(bytes)),
     }
-}
-
-/// Text of an exact `str`, or a fallback for subclasses and strings with lone surrogates.
-fn exact_str<'a>(value: &'a Bound<'_, PyAny>) -> Fast<Cow<'a, str>> {
-    let text = value.cast_exact::<PyString>().map_err(|_| Fallback)?;
-    text.to_str().map(Cow::Borrowed).map_err(|_| Fallback)
 }
 
 /// Calls `on_match` with the raw value of every header whose name equals `name`, in order.
@@ -77,7 +67,7 @@ fn decode_header_value<'py>(value: &Bound<'py, PyAny>) -> Fast<Bound<'py, PyStri
 }
 
 fn header_name(key: &Bound<'_, PyAny>) -> Fast<Vec<u8>> {
-    lookup_key(&exact_str(key)?).ok_or(Fallback)
+    lookup_key(exact_str(key)?).ok_or(Fallback)
 }
 
 /// The decoded values of header `key`, in order; only the first one when `first_only`.
@@ -149,7 +139,7 @@ fn parse_cookie_string<'py>(cookie: &Bound<'py, PyAny>) -> PyResult<Bound<'py, P
     let py = cookie.py();
     let parsed = exact_str(cookie).map(|text| -> PyResult<Bound<'py, PyDict>> {
         let cookies = PyDict::new(py);
-        insert_cookies(&cookies, &text)?;
+        insert_cookies(&cookies, text)?;
         Ok(cookies)
     });
     answer(py, parsed.map_or(Ok(Err(Fallback)), |built| built.map(Ok)))
@@ -183,7 +173,7 @@ fn parse_query_string<'py>(query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyA
     let py = query.py();
     let text = match query.cast_exact::<PyBytes>() {
         Ok(bytes) => Ok(latin1(bytes.as_bytes())),
-        Err(_) => exact_str(query),
+        Err(_) => exact_str(query).map(Cow::Borrowed),
     };
     let Ok(text) = text else {
         return answer::<()>(py, Ok(Err(Fallback)));

@@ -39,19 +39,8 @@ pub(crate) mod test_support {
             "\u{20ac}",
             "\u{1f600}",
         ];
-        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        (0..count).map(move |_| {
-            let len = (next() % 24) as usize;
-            (0..len)
-                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
-                .collect()
-        })
+        let mut next = crate::test_support::xorshift(0x9e37_79b9_7f4a_7c15);
+        (0..count).map(move |_| crate::test_support::pick(&mut next, PIECES, 24).concat())
     }
 
     /// Owned `(name, value)` pairs from string literals.

@@ -938,22 +938,9 @@ Content-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n\r\ndata\r\n--B--\
             b"filename*=",
             b"\\",
         ];
-        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::test_support::xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..100_000 {
-            let len = (next() % 30) as usize;
-            let body: Vec<u8> = (0..len)
-                .flat_map(|_| {
-                    PIECES[(next() % PIECES.len() as u64) as usize]
-                        .iter()
-                        .copied()
-                })
-                .collect();
+            let body = crate::test_support::pick(&mut next, PIECES, 30).concat();
             let limit = |n: u64| {
                 if n % 3 == 0 {
                     f64::INFINITY

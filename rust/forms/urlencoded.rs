@@ -279,22 +279,9 @@ mod tests {
         const PIECES: &[&[u8]] = &[
             b"a", b"=", b"&", b"+", b"%", b"%2", b"%C3", b"%A9", b"\xe9", b"\xff", b"%zz",
         ];
-        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::test_support::xorshift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..100_000 {
-            let len = (next() % 24) as usize;
-            let body: Vec<u8> = (0..len)
-                .flat_map(|_| {
-                    PIECES[(next() % PIECES.len() as u64) as usize]
-                        .iter()
-                        .copied()
-                })
-                .collect();
+            let body = crate::test_support::pick(&mut next, PIECES, 24).concat();
             let whole = parse_chunks(&[&body], f64::INFINITY, f64::INFINITY);
             let cut = (next() as usize) % (body.len() + 1);
             let (x, y) = body.split_at(cut);

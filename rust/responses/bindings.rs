@@ -10,10 +10,7 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyT
 
 use super::cookies::{is_legal_char, is_reserved_key, Cookie, Expires};
 use super::headers::{content_type, latin1_bytes, status_takes_content_length};
-
-struct Fallback;
-
-type Fast<T> = Result<T, Fallback>;
+use crate::fast_path::{exact_str, Fallback, Fast};
 
 static CONTENT_LENGTH: PyOnceLock<Py<PyBytes>> = PyOnceLock::new();
 static CONTENT_TYPE: PyOnceLock<Py<PyBytes>> = PyOnceLock::new();
@@ -26,12 +23,6 @@ fn constant<'py>(
     cell.get_or_init(py, || PyBytes::new(py, value).unbind())
         .bind(py)
         .clone()
-}
-
-fn exact_str<'a>(value: &'a Bound<'_, PyAny>) -> Fast<&'a str> {
-    let text = value.cast_exact::<PyString>().map_err(|_| Fallback)?;
-    // `to_str` fails on lone surrogates, which Latin-1 cannot encode either.
-    text.to_str().map_err(|_| Fallback)
 }
 
 /// The value of an exact `int` that fits 64 bits (`IntEnum` members and others take Python's path).
