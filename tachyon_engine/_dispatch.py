@@ -34,8 +34,9 @@ from tachyon_engine.requests import Request
 from tachyon_engine.routing import Router, dispatch_resolved
 from tachyon_engine.types import ASGIApp, Message, Receive, Scope, Send
 
-# The names ServerErrorMiddleware's module binds (patchable there), as that middleware uses them.
+# The names ServerErrorMiddleware's and Route's modules bind (patchable there), as they use them.
 stock_errors: Any = starlette.middleware.errors
+stock_routing: Any = starlette.routing
 _SERVER_ERROR_CALL = ServerErrorMiddleware.__call__
 _EXCEPTION_CALL = ExceptionMiddleware.__call__
 _ROUTER_CALL = starlette.routing.Router.__call__
@@ -113,6 +114,11 @@ class LeanStack(ServerErrorMiddleware):
                 found = index.resolve(router.routes, scope, False)
                 kind, route, child_scope = (0, None, {}) if found is NotImplemented else found
                 endpoint = _fast_endpoint(route, scope) if kind == 2 else None
+                if kind == 1 and _refuses_method(route, scope):
+                    scope["route"] = route
+                    scope.update(child_scope)
+                    # `Route.handle`'s answer, raised here instead of two frames further in.
+                    raise stock_routing.HTTPException(status_code=405, headers={"Allow": ", ".join(route.methods)})
                 if endpoint is None:
                     await dispatch_resolved(router, index, found, scope, receive, sender)
                     return
@@ -146,6 +152,12 @@ def _fast_endpoint(route: Any, scope: Scope) -> Any:
     if route.methods and scope["method"] not in route.methods:
         return None
     return getattr(route.app, "tachyon_endpoint", None)
+
+
+def _refuses_method(route: Any, scope: Scope) -> bool:
+    """Whether the route partially matched is a `Route` whose own `handle` raises its 405."""
+    methods = route.methods
+    return type(route).handle is _ROUTE_HANDLE and bool(methods) and scope["method"] not in methods and "app" in scope
 
 
 async def _answer_server_error(
