@@ -85,6 +85,7 @@ PATCHES: list[Patch] = [
         "tachyon_engine.applications:Starlette.build_middleware_stack",
     ),
     Patch("fastapi.routing", "APIRouter.app", "tachyon_engine.fastapi:APIRouter.app"),
+    Patch("fastapi.routing", "_IncludedRouter._match", "tachyon_engine.fastapi:included_router_match"),
 ]
 
 _MISSING: Any = object()

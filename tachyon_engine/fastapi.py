@@ -11,6 +11,12 @@ FastAPI's `APIRoute.matches` and `APIWebSocketRoute.matches` are Starlette's plu
 `child_scope["route"] = route`; `APIRoute.matches` asks an included router's effective route
 context instead when the scope carries one. The index reproduces them natively (kind `"+route"`)
 and asks the routes themselves whenever the scope carries such a context.
+
+An included router (`include_router` puts an `_IncludedRouter` in `routes`) matches a request in
+its own loop over its effective candidates, twice per request (`matches`, then `handle`):
+`included_router_match` below is that loop on a route index of the candidates. An effective
+context of an `APIRoute` matches as Starlette's `Route.matches` on the context's prefixed path
+and methods, and FastAPI's loop adds `child_scope["route"]`; other candidates are asked.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ import starlette.routing
 from fastapi import routing as fastapi_routing
 
 from tachyon_engine._patching import original
-from tachyon_engine._route_index import index_of, register_equivalent_matches
+from tachyon_engine._route_index import describe, index_of, register_equivalent_matches
+from tachyon_engine.routing import Match
 from tachyon_engine.types import Receive, Scope, Send
 
 _SCOPE_KEY = fastapi_routing._FASTAPI_SCOPE_KEY
@@ -45,6 +52,63 @@ register_equivalent_matches(
 register_equivalent_matches(
     original(fastapi_routing.APIWebSocketRoute, "matches"), fastapi_routing.APIWebSocketRoute, "websocket+route", None
 )
+
+
+_IncludedRouter: Any = fastapi_routing._IncludedRouter
+_EffectiveRouteContext: Any = fastapi_routing._EffectiveRouteContext
+_stock_included_match = original(_IncludedRouter, "_match")
+_STOCK_API_ROUTE_MATCHES = original(fastapi_routing.APIRoute, "matches")
+
+
+def _of_api_route(context: Any) -> bool:
+    return isinstance(context.original_route, fastapi_routing.APIRoute)
+
+
+# `_EffectiveRouteContext.matches` for an `APIRoute`: Starlette's `Route.matches` on its own path,
+# convertors, methods and endpoint (the other contexts delegate to other routes).
+register_equivalent_matches(
+    original(_EffectiveRouteContext, "matches"), _EffectiveRouteContext, "http", None, accepts=_of_api_route
+)
+
+
+def _indexable(included: Any, candidates: list[Any]) -> bool:
+    """Whether the index may run the included router's loop over `candidates`: each `APIRoute`
+    context is matched natively (FastAPI's loop asks the route's own `matches`, which must then
+    be FastAPI's). Remembered per candidate list (FastAPI builds a new one when routes change)."""
+    checked = getattr(included, "_tachyon_indexable", None)
+    if checked is not None and checked[0] is candidates:
+        return bool(checked[1])
+    indexable = all(
+        type(candidate.original_route).matches is _STOCK_API_ROUTE_MATCHES and describe(candidate) is not None
+        for candidate in candidates
+        if isinstance(candidate, _EffectiveRouteContext) and _of_api_route(candidate)
+    )
+    included._tachyon_indexable = (candidates, indexable)
+    return indexable
+
+
+def included_router_match(self: Any, scope: Scope) -> tuple[Match, Scope, Any, Any]:
+    """`_IncludedRouter._match`: the first full match among the effective candidates, else the
+    first partial one, as `(match, child_scope, route, effective_context)`."""
+    candidates = self.effective_candidates()
+    # FastAPI's loop creates (or asserts) the scope's "fastapi" dict: with one there already, its
+    # matching leaves the scope as it found it, and so does the index.
+    if type(scope.get(_SCOPE_KEY)) is not dict or type(candidates) is not list or not _indexable(self, candidates):
+        return _stock_included_match(self, scope)  # type: ignore[no-any-return]
+    found = index_of(self).resolve(candidates, scope, False)
+    if found is NotImplemented:
+        return _stock_included_match(self, scope)  # type: ignore[no-any-return]
+    kind, candidate, child_scope = found
+    if not kind:
+        return Match.NONE, {}, None, None
+    match = Match.FULL if kind == 2 else Match.PARTIAL
+    if isinstance(candidate, _IncludedRouter):
+        return match, child_scope, candidate, None
+    route = candidate.original_route
+    if isinstance(route, fastapi_routing.APIRoute):
+        child_scope["route"] = route
+        return match, child_scope, route, candidate
+    return match, child_scope, candidate.starlette_route or route, candidate
 
 
 class APIRoute(fastapi_routing.APIRoute):
