@@ -33,10 +33,14 @@ pub static JSON_RENDERS: Counter = Counter::new();
 /// `Request.json()` / `WebSocket.receive_json()` parsed in Rust.
 pub static JSON_PARSES: Counter = Counter::new();
 
-const COUNTERS: [(&str, &Counter); 3] = [
+/// FastAPI's `jsonable_encoder` answered in Rust.
+pub static JSONABLE_ENCODES: Counter = Counter::new();
+
+const COUNTERS: [(&str, &Counter); 4] = [
     ("route_native_matches", &ROUTE_NATIVE_MATCHES),
     ("json_renders", &JSON_RENDERS),
     ("json_parses", &JSON_PARSES),
+    ("jsonable_encodes", &JSONABLE_ENCODES),
 ];
 
 /// The counters since the process started, by name.

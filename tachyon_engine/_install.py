@@ -86,6 +86,8 @@ PATCHES: list[Patch] = [
     ),
     Patch("fastapi.routing", "APIRouter.app", "tachyon_engine.fastapi:APIRouter.app"),
     Patch("fastapi.routing", "_IncludedRouter._match", "tachyon_engine.fastapi:included_router_match"),
+    # FastAPI's encoding of an endpoint's return value, as its routing module calls it.
+    Patch("fastapi.routing", "jsonable_encoder", "tachyon_engine.fastapi:jsonable_encoder"),
 ]
 
 _MISSING: Any = object()

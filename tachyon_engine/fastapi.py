@@ -26,6 +26,7 @@ from typing import Any
 import starlette.routing
 from fastapi import routing as fastapi_routing
 
+from tachyon_engine import _core
 from tachyon_engine._patching import original
 from tachyon_engine._route_index import describe, index_of, register_equivalent_matches
 from tachyon_engine.routing import Match
@@ -109,6 +110,40 @@ def included_router_match(self: Any, scope: Scope) -> tuple[Match, Scope, Any, A
         child_scope["route"] = route
         return match, child_scope, route, candidate
     return match, child_scope, candidate.starlette_route or route, candidate
+
+
+_stock_jsonable_encoder = original(fastapi_routing, "jsonable_encoder")
+
+
+def jsonable_encoder(
+    obj: Any,
+    include: Any = None,
+    exclude: Any = None,
+    by_alias: bool = True,
+    exclude_unset: bool = False,
+    exclude_defaults: bool = False,
+    exclude_none: bool = False,
+    custom_encoder: Any = None,
+    sqlalchemy_safe: bool = True,
+) -> Any:
+    """FastAPI's `jsonable_encoder` (what its routing module calls to serialise an endpoint's
+    return value), in Rust for plain data without `include`, `exclude` or `custom_encoder`:
+    the alias and unset/default options only concern models, which FastAPI's function encodes."""
+    if include is None and exclude is None and not custom_encoder:
+        encoded = _core.jsonable_plain(obj, exclude_none=bool(exclude_none), sqlalchemy_safe=bool(sqlalchemy_safe))
+        if encoded is not NotImplemented:
+            return encoded
+    return _stock_jsonable_encoder(
+        obj,
+        include=include,
+        exclude=exclude,
+        by_alias=by_alias,
+        exclude_unset=exclude_unset,
+        exclude_defaults=exclude_defaults,
+        exclude_none=exclude_none,
+        custom_encoder=custom_encoder,
+        sqlalchemy_safe=sqlalchemy_safe,
+    )
 
 
 class APIRoute(fastapi_routing.APIRoute):
