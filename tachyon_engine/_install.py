@@ -88,6 +88,12 @@ PATCHES: list[Patch] = [
     Patch("fastapi.routing", "_IncludedRouter._match", "tachyon_engine.fastapi:included_router_match"),
     # FastAPI's encoding of an endpoint's return value, as its routing module calls it.
     Patch("fastapi.routing", "jsonable_encoder", "tachyon_engine.fastapi:jsonable_encoder"),
+    # FastAPI's parameter extraction asks this of each parameter's annotation on every request.
+    Patch(
+        "fastapi.dependencies.utils",
+        "field_annotation_is_sequence",
+        "tachyon_engine._fastapi_params:field_annotation_is_sequence",
+    ),
 ]
 
 _MISSING: Any = object()
