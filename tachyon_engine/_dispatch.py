@@ -11,7 +11,7 @@ and Starlette's own code for everything it does not inline:
 - the response: sent as `Response.__call__` sends it when its class keeps that method, else
   through the response's own `__call__`;
 - each exception layer answers as the middleware it replaces (`answer_exception` for the two
-  exception layers, `_answer_server_error` for the outermost one), then re-raises the same way.
+  exception layers, `answer_server_error` for the outermost one), then re-raises the same way.
 
 Websocket and lifespan scopes, and a stack whose parts were replaced or whose classes were
 patched (instrumentation libraries do that), go through the full stack, built as usual.
@@ -141,7 +141,7 @@ class LeanStack(ServerErrorMiddleware):
             except Exception as exc:
                 await answer_exception(exc, handlers, response_started, None, scope, receive, sender)
         except Exception as exc:
-            await _answer_server_error(self, exc, response_started, scope, receive, send)
+            await answer_server_error(self, exc, response_started, scope, receive, send)
             raise exc
 
 
@@ -160,7 +160,7 @@ def _refuses_method(route: Any, scope: Scope) -> bool:
     return type(route).handle is _ROUTE_HANDLE and bool(methods) and scope["method"] not in methods and "app" in scope
 
 
-async def _answer_server_error(
+async def answer_server_error(
     errors: ServerErrorMiddleware, exc: Exception, response_started: bool, scope: Scope, receive: Receive, send: Send
 ) -> None:
     """`ServerErrorMiddleware`'s answer to an unhandled exception (its caller re-raises it), with
