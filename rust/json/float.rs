@@ -20,6 +20,15 @@ pub fn write_repr(value: f64, out: &mut Vec<u8>) {
         });
         return;
     }
+    // Whole numbers below 1e16 print positionally with ".0" (`repr(250.0)`): the integer's
+    // digits are exact there, and cheaper than the shortest-digits search.
+    if value.abs() < 1e16 && value.fract() == 0.0 {
+        #[allow(clippy::cast_possible_truncation)]
+        let whole = value as i64;
+        out.extend_from_slice(itoa::Buffer::new().format(whole).as_bytes());
+        out.extend_from_slice(b".0");
+        return;
+    }
     let mut buffer = ryu::Buffer::new();
     let text = buffer.format_finite(value).as_bytes();
     let body = match text.split_first() {
@@ -77,6 +86,10 @@ mod tests {
             (1.5e-5, "1.5e-05"),
             (123.456, "123.456"),
             (1e15, "1000000000000000.0"),
+            (-250.0, "-250.0"),
+            (9_007_199_254_740_992.0, "9007199254740992.0"),
+            (9_007_199_254_740_994.0, "9007199254740994.0"),
+            (9_999_999_999_999_998.0, "9999999999999998.0"),
             (1234567890123456.0, "1234567890123456.0"),
             (1e16, "1e+16"),
             (12345678901234567.0, "1.2345678901234568e+16"),
