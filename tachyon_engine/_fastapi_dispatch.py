@@ -6,8 +6,9 @@ coroutine frame, with two `send` wrappers. `FastAPILeanStack` runs the same four
 around the router's entry point, as `LeanStack` does for Starlette's stack (`_dispatch`), with one
 response-started flag for the two wrappers (they see the same messages):
 
-- `ExceptionMiddleware`: the handlers in the scope, the connection built up front, handled
-  exceptions answered as `wrap_app_handling_exceptions` answers them (`answer_exception`);
+- `ExceptionMiddleware`: the handlers in the scope, handled exceptions answered as
+  `wrap_app_handling_exceptions` answers them (`answer_exception`), with the connection the
+  middleware builds up front built when a handler needs it;
 - `AsyncExitStackMiddleware`: the stack in the scope under the middleware's `context_name`;
 - `ExceptionTelemetryMiddleware`: FastAPI's `_exception(scope=..., exc=...)`, then re-raise;
 - `ServerErrorMiddleware`: its answer to an unhandled exception, then re-raise.
@@ -115,12 +116,14 @@ class FastAPILeanStack(ServerErrorMiddleware):
             try:
                 handlers = (exceptions._exception_handlers, exceptions._status_handlers)
                 scope["starlette.exception_handlers"] = handlers
-                conn = stock_exceptions.Request(scope, receive, sender)
                 try:
                     async with stock_exit_stack.AsyncExitStack() as stack:
                         scope[exit_stack.context_name] = stack
                         await router.middleware_stack(scope, receive, sender)
                 except Exception as exc:
+                    # Built up front by the middleware from the same values; nothing reads it
+                    # before a handler does.
+                    conn = stock_exceptions.Request(scope, receive, sender)
                     await answer_exception(exc, handlers, response_started, conn, scope, receive, sender)
             except Exception as exc:
                 stock_telemetry._exception(scope=scope, exc=exc)

@@ -86,6 +86,8 @@ PATCHES: list[Patch] = [
     ),
     Patch("fastapi.routing", "APIRouter.app", "tachyon_engine.fastapi:APIRouter.app"),
     Patch("fastapi.routing", "_IncludedRouter._match", "tachyon_engine.fastapi:included_router_match"),
+    # FastAPI's endpoint wrapper (its copy of `request_response`), which its routes bind when built.
+    Patch("fastapi.routing", "request_response", "tachyon_engine.fastapi:request_response"),
     # FastAPI's own stack (no user middleware): fused as Starlette's is.
     Patch(
         "fastapi.applications",

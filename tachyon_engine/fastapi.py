@@ -21,16 +21,19 @@ and methods, and FastAPI's loop adds `child_scope["route"]`; other candidates ar
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import starlette.routing
 from fastapi import routing as fastapi_routing
 
 from tachyon_engine import _core
+from tachyon_engine._exception_handler import call_handling_exceptions
 from tachyon_engine._patching import original
 from tachyon_engine._route_index import describe, index_of, register_equivalent_matches
 from tachyon_engine.routing import Match
-from tachyon_engine.types import Receive, Scope, Send
+from tachyon_engine.types import ASGIApp, Receive, Scope, Send
 
 _SCOPE_KEY = fastapi_routing._FASTAPI_SCOPE_KEY
 _CONTEXT_KEY = fastapi_routing._FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY
@@ -112,6 +115,43 @@ def included_router_match(self: Any, scope: Scope) -> tuple[Match, Scope, Any, A
     return match, child_scope, candidate.starlette_route or route, candidate
 
 
+# FastAPI's own message, raised when a dependency with `yield` swallowed the endpoint's error.
+_RESPONSE_NOT_AWAITED = (
+    "Response not awaited. There's a high chance that the "
+    "application code is raising an exception and a dependency with yield "
+    "has a block with a bare except, or a block with except Exception, "
+    "and is not raising the exception again. Read more about it in the "
+    "docs: https://fastapi.tiangolo.com/tutorial/dependencies/dependencies-with-yield/#dependencies-with-yield-and-except"
+)
+
+
+def request_response(func: Callable[[Any], Any]) -> ASGIApp:
+    """FastAPI's `request_response` (Starlette's, with the dependencies' exit stacks in the
+    scope), with the exception layer run in one call (`call_handling_exceptions`) instead of
+    a wrapper built per request. The names FastAPI's module binds are looked up there."""
+    routing: Any = fastapi_routing
+    endpoint = func if routing.is_async_callable(func) else functools.partial(routing.run_in_threadpool, func)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        request = routing.Request(scope, receive, send)
+
+        async def respond(scope: Scope, receive: Receive, send: Send) -> None:
+            response_awaited = False
+            async with routing.AsyncExitStack() as request_stack:
+                scope["fastapi_inner_astack"] = request_stack
+                async with routing.AsyncExitStack() as function_stack:
+                    scope["fastapi_function_astack"] = function_stack
+                    response = await endpoint(request)
+                await response(scope, receive, send)
+                response_awaited = True
+            if not response_awaited:
+                raise routing.FastAPIError(_RESPONSE_NOT_AWAITED)
+
+        await call_handling_exceptions(respond, scope, receive, send, conn=request)
+
+    return app
+
+
 _stock_jsonable_encoder = original(fastapi_routing, "jsonable_encoder")
 
 
@@ -146,6 +186,36 @@ def jsonable_encoder(
     )
 
 
+_STOCK_API_ROUTE_HANDLE = original(fastapi_routing.APIRoute, "handle")
+_STOCK_ROUTE_HANDLE = original(starlette.routing.Route, "handle")
+# Route classes in which Starlette's `Route` comes right after FastAPI's `APIRoute` (its `super()`).
+_plain_handle: dict[type, bool] = {}
+
+
+def _handled_by_its_app(route: Any, scope: Scope) -> bool:
+    """Whether `route.handle(scope, ...)` would just call `route.app(scope, ...)`: FastAPI's
+    `APIRoute.handle` without an effective route context in the scope, then Starlette's
+    `Route.handle` with an allowed method."""
+    cls = type(route)
+    if cls.handle is not _STOCK_API_ROUTE_HANDLE or starlette.routing.Route.handle is not _STOCK_ROUTE_HANDLE:
+        return False
+    plain = _plain_handle.get(cls)
+    if plain is None:
+        mro = cls.__mro__
+        plain = (
+            fastapi_routing.APIRoute in mro and mro[mro.index(fastapi_routing.APIRoute) + 1] is starlette.routing.Route
+        )
+        _plain_handle[cls] = plain
+    if not plain:
+        return False
+    if _SCOPE_KEY in scope:
+        fastapi_scope = scope[_SCOPE_KEY]
+        if type(fastapi_scope) is not dict or fastapi_scope.get(_CONTEXT_KEY) is not None:
+            return False
+    methods = route.methods
+    return not methods or scope["method"] in methods
+
+
 class APIRoute(fastapi_routing.APIRoute):
     """FastAPI's `APIRoute`, matched natively by tachyon_engine's routers (as FastAPI's own
     class is: it exists to be named as a `route_class`)."""
@@ -170,7 +240,10 @@ class APIRouter(fastapi_routing.APIRouter):
                     path=getattr(route, "path_format", None),
                     mount=isinstance(route, starlette.routing.Mount),
                 )
-                await route.handle(scope, receive, send)
+                if _handled_by_its_app(route, scope):
+                    await route.app(scope, receive, send)
+                else:
+                    await route.handle(scope, receive, send)
                 return
         # Lifespan, and everything after FastAPI's main loop (redirect, low-priority routes, 404):
         # FastAPI's own code, which repeats the main loop (its `matches` calls are idempotent) to get there.

@@ -327,3 +327,37 @@ def random_scope_for(path: str, method: str) -> dict[str, Any]:
         "headers": [],
         "server": ("testserver", 80),
     }
+
+
+def test_route_handle_overrides_and_patches_are_honoured(monkeypatch: Any) -> None:
+    """The installed router calls a route's app directly only where FastAPI's `APIRoute.handle`
+    and Starlette's `Route.handle` would: a route class or a patch replacing them still runs."""
+    seen: list[str] = []
+
+    class Handled(fastapi.routing.APIRoute):
+        async def handle(self, scope: Any, receive: Any, send: Any) -> None:
+            seen.append("subclass")
+            await super().handle(scope, receive, send)
+
+    tachyon_engine.install()
+    try:
+        app = FastAPI(openapi_url=None)
+        app.router.route_class = Handled
+        app.add_api_route("/sub", http_endpoint)
+        app.router.route_class = fastapi.routing.APIRoute
+        app.add_api_route("/plain", http_endpoint)
+        stock_handle = fastapi.routing.APIRoute.handle
+
+        async def patched(self: Any, scope: Any, receive: Any, send: Any) -> None:
+            seen.append("patched")
+            await stock_handle(self, scope, receive, send)
+
+        statuses = [
+            asyncio.run(call(app, random_scope_for(path, "GET")))[0][0]["status"] for path in ["/sub", "/plain"]
+        ]
+        monkeypatch.setattr(fastapi.routing.APIRoute, "handle", patched)
+        statuses.append(asyncio.run(call(app, random_scope_for("/plain", "GET")))[0][0]["status"])
+    finally:
+        tachyon_engine.uninstall()
+    assert statuses == [200, 200, 200]
+    assert seen == ["subclass", "patched"]
