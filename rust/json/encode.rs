@@ -10,7 +10,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
-use super::escape::write_string;
+use super::escape::{append, append_within, write_string};
 use super::float::write_repr;
 
 /// Marks a value the encoder leaves to the standard library.
@@ -30,6 +30,8 @@ pub struct Encoder {
     /// Key strings already written, with where their encoding sits in `out`: lists of
     /// records repeat the same (interned) key objects, so each is escaped once and copied.
     written_keys: Vec<(Py<PyString>, usize, usize)>,
+    /// Where in `written_keys` the next key is looked for first.
+    next_key_guess: usize,
 }
 
 thread_local! {
@@ -57,14 +59,25 @@ impl Encoder {
             out: SPARE_OUTPUT.with(Cell::take),
             depth: 0,
             written_keys: Vec::new(),
+            next_key_guess: 0,
         }
     }
 
     fn exact_key(&mut self, key: &Bound<'_, PyString>) -> Result<(), Unsupported> {
-        if let Some((_, start, end)) = self.written_keys.iter().find(|(known, _, _)| key.is(known))
-        {
-            let (start, end) = (*start, *end);
-            self.out.extend_from_within(start..end);
+        // Records repeat their keys in the same order: the key after the last one found is
+        // the first guess.
+        let guess = self.next_key_guess;
+        let found = match self.written_keys.get(guess) {
+            Some((known, _, _)) if key.is(known) => Some(guess),
+            _ => self
+                .written_keys
+                .iter()
+                .position(|(known, _, _)| key.is(known)),
+        };
+        if let Some(slot) = found {
+            let (_, start, end) = self.written_keys[slot];
+            append_within(&mut self.out, start, end);
+            self.next_key_guess = slot + 1;
             return Ok(());
         }
         let start = self.out.len();
@@ -117,8 +130,7 @@ impl Encoder {
     /// `int.__repr__`, also for `int` subclasses (an `IntEnum` member prints as its value).
     fn int(&mut self, number: &Bound<'_, PyInt>) -> Step {
         if let Ok(small) = number.extract::<i64>() {
-            self.out
-                .extend_from_slice(itoa::Buffer::new().format(small).as_bytes());
+            append(&mut self.out, itoa::Buffer::new().format(small).as_bytes());
         } else {
             let py = number.py();
             let text = py

@@ -5,6 +5,8 @@
 //! of the first digit and 16 places right of it, scientific otherwise (`1e+16`, `1.5e-05`:
 //! signed exponent of at least two digits), and `.0` on whole numbers.
 
+use super::escape::append;
+
 /// Appends `repr(value)` for a finite `value`.
 ///
 /// ryu already prints positionally in almost the same range as CPython; only its exponent
@@ -25,7 +27,7 @@ pub fn write_repr(value: f64, out: &mut Vec<u8>) {
     if value.abs() < 1e16 && value.fract() == 0.0 {
         #[allow(clippy::cast_possible_truncation)]
         let whole = value as i64;
-        out.extend_from_slice(itoa::Buffer::new().format(whole).as_bytes());
+        append(out, itoa::Buffer::new().format(whole).as_bytes());
         out.extend_from_slice(b".0");
         return;
     }
@@ -59,7 +61,7 @@ pub fn write_repr(value: f64, out: &mut Vec<u8>) {
         }
         out.extend_from_slice(b"e-05");
     } else {
-        out.extend_from_slice(body);
+        append(out, body);
     }
 }
 
