@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import enum
 import json
+import math
+import random
+import struct
 from typing import Any
 
 import starlette.responses
@@ -95,6 +98,23 @@ def test_websocket_text_matches_json_dumps(content: Any) -> None:
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_floats_print_as_python_repr(value: float) -> None:
     assert _core.render_json(value) == repr(value).encode()
+
+
+def test_every_kind_of_double_prints_as_json_dumps() -> None:
+    """Random bit patterns (every exponent), each power of two, the edges of every decade
+    and their neighbours, and the whole and repeating values payloads are full of."""
+    rng = random.Random(20261124)
+    values = [struct.unpack("<d", struct.pack("<Q", rng.getrandbits(64)))[0] for _ in range(100_000)]
+    values += [2.0**exponent for exponent in range(-1074, 1024)]
+    for exponent in range(-324, 309):
+        for mantissa in ("1", "1.5", "9.999999", "2.2250738585072014", "4.9406564584124654"):
+            edge = float(f"{mantissa}e{exponent}")
+            values += [edge, math.nextafter(edge, 0.0), math.nextafter(edge, math.inf)]
+    values += [index / 7 for index in range(20_000)] + [index * 1.25 for index in range(-20_000, 20_000)]
+    finite = [value for value in values if math.isfinite(value)]
+    finite += [-value for value in finite]
+    expected = json.dumps(finite, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    assert _core.render_json(finite) == expected
 
 
 def test_native_encoder_takes_the_common_payloads() -> None:

@@ -1,6 +1,6 @@
 //! Python's `float.__repr__` layout over the shortest round-trip digits.
 //!
-//! CPython prints the shortest digit string that reads back to the same double (as `ryu`
+//! CPython prints the shortest digit string that reads back to the same double (as `zmij`
 //! does), then lays it out: positional when the decimal point falls between 4 places left
 //! of the first digit and 16 places right of it, scientific otherwise (`1e+16`, `1.5e-05`:
 //! signed exponent of at least two digits), and `.0` on whole numbers.
@@ -9,9 +9,8 @@ use super::escape::append;
 
 /// Appends `repr(value)` for a finite `value`.
 ///
-/// ryu already prints positionally in almost the same range as CPython; only its exponent
-/// spelling (`1e16`, `1.5e-5`) and the decade just below `1e-4` (ryu: `0.00001234`,
-/// CPython: `1.234e-05`) need rewriting.
+/// zmij prints the same layout but for one-digit exponents (zmij: `1e-7`, CPython: `1e-07`)
+/// and the decade just below `1e-4` (zmij: `0.00001234`, CPython: `1.234e-05`).
 pub fn write_repr(value: f64, out: &mut Vec<u8>) {
     debug_assert!(value.is_finite());
     if value == 0.0 {
@@ -31,37 +30,33 @@ pub fn write_repr(value: f64, out: &mut Vec<u8>) {
         out.extend_from_slice(b".0");
         return;
     }
-    let mut buffer = ryu::Buffer::new();
+    let mut buffer = zmij::Buffer::new();
     let text = buffer.format_finite(value).as_bytes();
-    let body = match text.split_first() {
-        Some((b'-', rest)) => {
-            out.push(b'-');
-            rest
-        }
-        _ => text,
+    let (negative, body) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
     };
-    if let Some(e) = body.iter().position(|&b| b == b'e') {
-        out.extend_from_slice(&body[..e]);
-        let exponent = &body[e + 1..];
-        let (sign, digits) = match exponent.split_first() {
-            Some((b'-', digits)) => (b'-', digits),
-            _ => (b'+', exponent),
-        };
-        out.extend_from_slice(&[b'e', sign]);
-        if digits.len() < 2 {
-            out.push(b'0');
-        }
-        out.extend_from_slice(digits);
-    } else if let Some(digits) = body.strip_prefix(b"0.0000") {
+    if let Some(digits) = body.strip_prefix(b"0.0000") {
         // 0.0000ddd: the first significant digit is the fifth decimal, exponent -5.
+        if negative {
+            out.push(b'-');
+        }
         out.push(digits[0]);
         if digits.len() > 1 {
             out.push(b'.');
             out.extend_from_slice(&digits[1..]);
         }
         out.extend_from_slice(b"e-05");
+    } else if let Some(e) = text.iter().rposition(|&b| b == b'e') {
+        // `e±` then the exponent's digits: zmij writes one where CPython writes two (`1e-07`).
+        let (mantissa_and_sign, digits) = text.split_at(e + 2);
+        append(out, mantissa_and_sign);
+        if digits.len() < 2 {
+            out.push(b'0');
+        }
+        out.extend_from_slice(digits);
     } else {
-        append(out, body);
+        append(out, text);
     }
 }
 
