@@ -60,6 +60,11 @@ PATCHES: list[Patch] = [
     Patch("starlette.datastructures", "Headers.get", "tachyon_engine.datastructures:Headers.get"),
     Patch("starlette.datastructures", "Headers.getlist", "tachyon_engine.datastructures:Headers.getlist"),
     Patch("starlette.datastructures", "Headers.__contains__", "tachyon_engine.datastructures:Headers.__contains__"),
+    Patch(
+        "starlette.datastructures",
+        "MutableHeaders.__delitem__",
+        "tachyon_engine.datastructures:MutableHeaders.__delitem__",
+    ),
     # requests: cookies and JSON bodies.
     Patch("starlette.requests", "cookie_parser", "tachyon_engine.requests:cookie_parser"),
     Patch("starlette.requests", "HTTPConnection.cookies", "tachyon_engine.requests:HTTPConnection.cookies"),
@@ -67,6 +72,7 @@ PATCHES: list[Patch] = [
     # responses and websockets: headers, cookies and JSON in Rust.
     Patch("starlette.responses", "Response.__init__", "tachyon_engine.responses:Response.__init__"),
     Patch("starlette.responses", "Response.init_headers", "tachyon_engine.responses:Response.init_headers"),
+    Patch("starlette.responses", "Response.headers", "tachyon_engine.responses:Response.headers"),
     Patch("starlette.responses", "Response.set_cookie", "tachyon_engine.responses:Response.set_cookie"),
     Patch("starlette.responses", "JSONResponse.render", "tachyon_engine.responses:JSONResponse.render"),
     Patch("starlette.websockets", "WebSocket.send_json", "tachyon_engine.websockets:WebSocket.send_json"),

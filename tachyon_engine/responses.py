@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any, Literal
 
+import starlette.datastructures
 import starlette.responses
 from starlette.responses import (
     AsyncContentStream as AsyncContentStream,
@@ -53,6 +54,10 @@ from tachyon_engine.types import (
 _GMTIME = _time.gmtime
 _JSON_DUMPS = json.dumps
 # Starlette's own methods, called explicitly: `install()` puts the methods below on Starlette's classes.
+# The names `starlette.responses` binds (patchable there), looked up at call time.
+stock_responses: Any = starlette.responses
+_STOCK_MUTABLE_HEADERS = starlette.datastructures.MutableHeaders
+_STOCK_HEADERS_INIT = starlette.datastructures.Headers.__init__
 _stock_init_headers = original(starlette.responses.Response, "init_headers")
 _stock_set_cookie = original(starlette.responses.Response, "set_cookie")
 _stock_json_render = original(starlette.responses.JSONResponse, "render")
@@ -73,6 +78,21 @@ class Response(starlette.responses.Response):
         _core.init_response(
             self, content, status_code, headers, media_type, background, _stock_render, _native_init_headers
         )
+
+    @property
+    def headers(self) -> starlette.datastructures.MutableHeaders:
+        """Starlette's `MutableHeaders` over `raw_headers`, made once per response; with
+        Starlette's own class and constructor, set up without the constructor's branches."""
+        if hasattr(self, "_headers"):
+            return self._headers
+        cls = stock_responses.MutableHeaders
+        if cls is _STOCK_MUTABLE_HEADERS and cls.__init__ is _STOCK_HEADERS_INIT:
+            headers = cls.__new__(cls)
+            headers._list = self.raw_headers  # what `MutableHeaders(raw=...)` keeps: the list itself
+        else:
+            headers = cls(raw=self.raw_headers)
+        self._headers = headers
+        return headers
 
     def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
         """Starlette's `raw_headers` (the given headers, then `content-length` and `content-type`

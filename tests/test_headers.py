@@ -71,3 +71,33 @@ def test_copies_stay_accelerated() -> None:
     assert type(copy) is MutableHeaders
     assert isinstance(copy, starlette.datastructures.MutableHeaders)
     assert copy["a"] == "1"
+
+
+def deletion(headers: Any, key: Any) -> Any:
+    result = outcome(lambda: headers.__delitem__(key))
+    return result, list(headers._list)
+
+
+@MANY
+@given(raw_lists, keys)
+def test_deleting_matches_starlette(raw: list[tuple[bytes, bytes]], key: str) -> None:
+    # Half the time a key that is there, in another case.
+    if raw and key.startswith("x") and raw[0][0].isascii():
+        key = raw[0][0].decode().upper()
+    ours, theirs = MutableHeaders(raw=list(raw)), starlette.datastructures.MutableHeaders(raw=list(raw))
+    assert deletion(ours, key) == deletion(theirs, key)
+
+
+@given(keys)
+def test_deleting_from_unusual_lists_falls_back(key: str) -> None:
+    unusual: list[Any] = [
+        [[b"k", b"v"], (b"k", b"w")],
+        [(b"k", b"v"), (bytearray(b"k"), b"v")],
+        [(b"k", b"v"), (b"k", b"v", b"extra")],
+        [(b"k", b"v"), ("k", "v")],
+        [(b"k", b"v"), b"kv"],
+    ]
+    for raw in unusual:
+        for probe in (key, "k", "K", None, 1):
+            ours, theirs = MutableHeaders(raw=list(raw)), starlette.datastructures.MutableHeaders(raw=list(raw))
+            assert deletion(ours, probe) == deletion(theirs, probe)

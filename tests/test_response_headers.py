@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import starlette.datastructures
 import starlette.responses
 from differential import outcome
 from hypothesis import given, settings, strategies as st
@@ -257,3 +258,23 @@ def test_response_subclasses_keep_their_own_methods() -> None:
     with pytest.raises(UnicodeEncodeError) as theirs:
         starlette.responses.PlainTextResponse("\ud800")
     assert str(ours.value) == str(theirs.value)
+
+
+def test_headers_property_is_starlette_s(monkeypatch: Any) -> None:
+    """`response.headers`: Starlette's `MutableHeaders` over the response's own `raw_headers`
+    list, made once; a `MutableHeaders` replaced in `starlette.responses` is the one used."""
+    for cls in (tachyon_engine.responses.Response, tachyon_engine.responses.JSONResponse):
+        response = cls({"a": 1}) if cls is tachyon_engine.responses.JSONResponse else cls(b"x", media_type="text/plain")
+        headers = response.headers
+        assert type(headers) is starlette.datastructures.MutableHeaders
+        assert headers._list is response.raw_headers
+        assert response.headers is headers
+        del headers["Content-Length"]
+        assert response.raw_headers == [(b"content-type", headers["content-type"].encode())]
+
+    class Spy(starlette.datastructures.MutableHeaders):
+        pass
+
+    monkeypatch.setattr(starlette.responses, "MutableHeaders", Spy)
+    response = tachyon_engine.responses.Response(b"x")
+    assert type(response.headers) is Spy and response.headers._list is response.raw_headers

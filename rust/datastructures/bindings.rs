@@ -85,6 +85,48 @@ fn header_values<'py>(
     Ok(values)
 }
 
+/// Where the headers named `name` are in `raw`, a list of 2-tuples of exact `bytes` names.
+fn header_positions(raw: &Bound<'_, PyList>, name: &[u8]) -> Fast<Vec<usize>> {
+    let mut positions = Vec::new();
+    for (position, item) in raw.iter().enumerate() {
+        let pair = item.cast_exact::<PyTuple>().map_err(|_| Fallback)?;
+        if pair.len() != 2 {
+            return Err(Fallback);
+        }
+        let key = pair.get_borrowed_item(0).map_err(|_| Fallback)?;
+        if key
+            .cast_exact::<PyBytes>()
+            .map_err(|_| Fallback)?
+            .as_bytes()
+            == name
+        {
+            positions.push(position);
+        }
+    }
+    Ok(positions)
+}
+
+/// `MutableHeaders.__delitem__`: removes every header named `key` from the list `raw` (all
+/// items checked before any is removed), `None`; `NotImplemented` outside the fast path.
+#[pyfunction]
+#[pyo3(signature = (raw, key, /))]
+fn headers_delete<'py>(
+    raw: &Bound<'py, PyAny>,
+    key: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = raw.py();
+    let Ok(list) = raw.cast_exact::<PyList>() else {
+        return Ok(py.NotImplemented().into_bound(py));
+    };
+    let Ok(positions) = header_name(key).and_then(|name| header_positions(list, &name)) else {
+        return Ok(py.NotImplemented().into_bound(py));
+    };
+    for &position in positions.iter().rev() {
+        list.del_item(position)?;
+    }
+    Ok(py.None().into_bound(py))
+}
+
 /// `Headers.__getitem__` / `get`: the first value of `key`, or `None` when absent.
 #[pyfunction]
 #[pyo3(signature = (raw, key, /))]
@@ -192,6 +234,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(headers_get, m)?)?;
     m.add_function(wrap_pyfunction!(headers_getlist, m)?)?;
     m.add_function(wrap_pyfunction!(headers_contains, m)?)?;
+    m.add_function(wrap_pyfunction!(headers_delete, m)?)?;
     m.add_function(wrap_pyfunction!(parse_cookie_string, m)?)?;
     m.add_function(wrap_pyfunction!(parse_cookie_headers, m)?)?;
     m.add_function(wrap_pyfunction!(parse_query_string, m)?)?;
