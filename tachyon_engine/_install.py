@@ -92,6 +92,7 @@ PATCHES: list[Patch] = [
     ),
     Patch("fastapi.routing", "APIRouter.app", "tachyon_engine.fastapi:APIRouter.app"),
     Patch("fastapi.routing", "_IncludedRouter._match", "tachyon_engine.fastapi:included_router_match"),
+    Patch("fastapi.routing", "APIRouter._get_routes_version", "tachyon_engine.fastapi:get_routes_version"),
     # FastAPI's endpoint wrapper (its copy of `request_response`), which its routes bind when built.
     Patch("fastapi.routing", "request_response", "tachyon_engine.fastapi:request_response"),
     # FastAPI's own stack (no user middleware): fused as Starlette's is.

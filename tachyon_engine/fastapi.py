@@ -75,6 +75,28 @@ register_equivalent_matches(
 )
 
 
+_stock_get_routes_version = original(fastapi_routing.APIRouter, "_get_routes_version")
+
+
+def get_routes_version(self: Any, seen: set[int] | None = None) -> int:
+    """`APIRouter._get_routes_version`: the router's version plus its included routers' (each
+    once), which an included router asks twice per request. The routes are scanned for
+    included routers in Rust; anything but a list of routes takes FastAPI's own loop."""
+    if seen is None:
+        seen = set()
+    router_id = id(self)
+    if router_id in seen:
+        return self._routes_version  # type: ignore[no-any-return]
+    included = _core.instances_in(self.routes, fastapi_routing._IncludedRouter)
+    if included is NotImplemented:
+        return _stock_get_routes_version(self, seen)  # type: ignore[no-any-return]
+    seen.add(router_id)
+    version = self._routes_version
+    for route in included:
+        version += route.original_router._get_routes_version(seen)
+    return version  # type: ignore[no-any-return]
+
+
 def _indexable(included: Any, candidates: list[Any]) -> bool:
     """Whether the index may run the included router's loop over `candidates`: each `APIRoute`
     context is matched natively (FastAPI's loop asks the route's own `matches`, which must then

@@ -361,3 +361,25 @@ def test_route_handle_overrides_and_patches_are_honoured(monkeypatch: Any) -> No
         tachyon_engine.uninstall()
     assert statuses == [200, 200, 200]
     assert seen == ["subclass", "patched"]
+
+
+def test_routes_versions_match_fastapi() -> None:
+    """`APIRouter._get_routes_version` (asked twice per request by each included router) gives
+    FastAPI's answer for nested included routers, before and after routes change, and for a
+    routes container that is not a list."""
+    from tachyon_engine.fastapi import _stock_get_routes_version, get_routes_version
+
+    rng = random.Random(5)
+    for _ in range(30):
+        routers = [APIRouter() for _ in range(5)]
+        for _ in range(12):
+            parent, child = rng.sample(range(5), 2)
+            if parent < child and rng.random() < 0.4:
+                routers[parent].include_router(routers[child], prefix=f"/r{child}")
+            else:
+                routers[rng.randrange(5)].add_api_route(f"/p{rng.randrange(1000)}", http_endpoint)
+            for router in routers:
+                assert get_routes_version(router) == _stock_get_routes_version(router)
+    router = routers[0]
+    router.routes = tuple(router.routes)  # type: ignore[assignment]
+    assert get_routes_version(router) == _stock_get_routes_version(router)

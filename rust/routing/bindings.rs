@@ -406,6 +406,29 @@ fn parse_descriptor(descriptor: &Bound<'_, PyAny>) -> PyResult<Option<(String, V
     Ok(Some((kind, segments)))
 }
 
+/// The items of the list `items` that are instances of `cls` (`isinstance`, in order), or
+/// `NotImplemented` for anything but an exact list: a router's routes scanned for one class
+/// without a Python-level loop.
+#[pyfunction]
+#[pyo3(signature = (items, cls, /))]
+fn instances_in<'py>(
+    items: &Bound<'py, PyAny>,
+    cls: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = items.py();
+    let Ok(list) = items.cast_exact::<PyList>() else {
+        return Ok(py.NotImplemented().into_bound(py));
+    };
+    let found = PyList::empty(py);
+    for item in list.iter() {
+        if item.is_instance(cls)? {
+            found.append(item)?;
+        }
+    }
+    Ok(found.into_any())
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(instances_in, m)?)?;
     m.add_class::<RouteIndex>()
 }
