@@ -22,6 +22,9 @@ _NATIVE_PATHS: dict[str, Callable[..., Any]] = {
     "requests.Request.json, websockets.WebSocket.receive_json": _core.loads_json,
     "formparsers.FormParser (urlencoded Request.form)": _core.UrlencodedFormParser,
     "formparsers.MultiPartParser (multipart Request.form)": _core.MultipartFormParser,
+    "datastructures.MutableHeaders.__delitem__": _core.headers_delete,
+    "fastapi: jsonable_encoder of plain data (install())": _core.jsonable_plain,
+    "fastapi: included routers' route scan for their version (install())": _core.instances_in,
 }
 
 
