@@ -32,11 +32,14 @@ pub static ROUTE_NATIVE_MATCHES: Counter = Counter::new();
 pub static JSON_RENDERS: Counter = Counter::new();
 /// `Request.json()` / `WebSocket.receive_json()` parsed in Rust.
 pub static JSON_PARSES: Counter = Counter::new();
+/// Form bodies (urlencoded or multipart) parsed in Rust.
+pub static FORM_PARSES: Counter = Counter::new();
 
-const COUNTERS: [(&str, &Counter); 3] = [
+const COUNTERS: [(&str, &Counter); 4] = [
     ("route_native_matches", &ROUTE_NATIVE_MATCHES),
     ("json_renders", &JSON_RENDERS),
     ("json_parses", &JSON_PARSES),
+    ("form_parses", &FORM_PARSES),
 ];
 
 /// The counters since the process started, by name.

@@ -6,6 +6,7 @@ same HTTP responses through an app."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sys
 import tempfile
@@ -379,12 +380,15 @@ def test_same_responses_through_an_app(boundary_body: tuple[bytes | None, bytes]
 def test_the_native_parsers_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     """The differential tests above would also pass if every parse fell back to Starlette (a
     python-multipart version other than the ported one does that): with Starlette's own
-    `parse` disabled, tachyon_engine still parses both kinds of form."""
+    `parse` disabled (the saved functions the fallback calls, and the class attributes),
+    tachyon_engine still parses both kinds of form, and counts them."""
     assert tachyon_engine.formparsers._fast_path_available()
 
     async def refuse(self: Any) -> Any:
         raise AssertionError("Starlette's parser ran")
 
+    monkeypatch.setattr(tachyon_engine.formparsers, "_stock_form_parse", refuse)
+    monkeypatch.setattr(tachyon_engine.formparsers, "_stock_multipart_parse", refuse)
     monkeypatch.setattr(starlette.formparsers.FormParser, "parse", refuse)
     monkeypatch.setattr(starlette.formparsers.MultiPartParser, "parse", refuse)
     urlencoded = tachyon_engine.formparsers.FormParser(
@@ -398,6 +402,66 @@ def test_the_native_parsers_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     async def parse_both() -> list[Any]:
         return [await _describe(await urlencoded.parse()), await _describe(await multipart.parse())]
 
+    before = tachyon_engine.native_counts()["form_parses"]
     fields, files = asyncio.run(parse_both())
     assert fields == [("a", "1"), ("b", "2")]
     assert [(name, filename, content) for name, _, filename, _, _, _, content in files] == [("f", "x.txt", b"data")]
+    assert tachyon_engine.native_counts()["form_parses"] == before + 2
+
+
+_OPTION_PIECES = [
+    "multipart/form-data",
+    "Text/HTML",
+    "form-data",
+    ";",
+    "; ",
+    "=",
+    '"',
+    "\\",
+    '\\"',
+    "\\\\",
+    " ",
+    "\t",
+    "boundary",
+    "BOUNDARY",
+    "charset",
+    "utf-8",
+    "name",
+    "filename",
+    "name*",
+    "C:\\",
+    "a",
+    "é",
+    "\xa0",
+    "\x85",
+    "\xdf",
+    "\xc0",
+    "ÿ",
+    "€",
+    "\ud800",
+]
+
+
+@MANY
+@given(st.lists(st.sampled_from(_OPTION_PIECES), max_size=12).map("".join))
+def test_parse_options_header_matches_python_multipart(value: str) -> None:
+    function = starlette.formparsers.parse_options_header  # type: ignore[attr-defined]
+
+    def outcome(call: Callable[[], Any]) -> Any:
+        try:
+            ctype, options = call()
+        except Exception as exc:
+            return type(exc), str(exc)
+        return type(ctype), ctype, type(options), list(options.items())
+
+    expected = outcome(lambda: function(value))
+    assert outcome(lambda: tachyon_engine.formparsers._parse_options(function, value)) == expected
+    native = tachyon_engine._core.parse_options_header(value)
+    if value and all(ord(c) < 256 for c in value):
+        assert outcome(lambda: native) == expected
+    else:
+        assert native is NotImplemented
+    others: tuple[Any, ...] = (None, b"", b"text/plain; a=1", "", 1)
+    for other in others:
+        ours = outcome(functools.partial(tachyon_engine.formparsers._parse_options, function, other))
+        assert ours == outcome(functools.partial(function, other))

@@ -1,10 +1,13 @@
-//! python-multipart 0.0.32's `parse_options_header` for a part's `Content-Disposition`,
-//! reduced to what Starlette reads from it: the `name` and `filename` options.
+//! python-multipart 0.0.32's `parse_options_header`: for the request's `Content-Type`
+//! (`_core.parse_options_header`), and for a part's `Content-Disposition`, reduced to what
+//! Starlette reads from it (the `name` and `filename` options).
 //!
 //! The header bytes are decoded as latin-1 there, so every byte is one character and this
 //! port works on bytes; `str.strip()` / `.lower()` use CPython's definitions restricted to
 //! the latin-1 range. `_parseparam` (vendored from the stdlib's `email.message`) is ported
 //! literally, including its index arithmetic, with Python's slice-index rules.
+
+use std::collections::HashMap;
 
 /// The options Starlette looks up; a later occurrence of a key replaces an earlier one.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -132,18 +135,26 @@ fn parseparam(value: &[u8]) -> Vec<Vec<u8>> {
     plist
 }
 
-/// The `name` and `filename` options of `parse_options_header(value)`.
-pub fn parse_disposition(value: Option<&[u8]>) -> Disposition {
-    let mut out = Disposition::default();
-    let value = match value {
-        Some(v) if !v.is_empty() => v,
-        _ => return out,
-    };
-    if !value.contains(&b';') {
-        return out;
+/// Header options as `(key, value)` pairs, in dict order.
+pub type Options = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// `parse_options_header(value)` for a value of latin-1 characters, one byte each: the content
+/// type and the options, in the order of the dict python-multipart builds (a later occurrence
+/// of a key replaces the value and keeps the first one's place).
+pub fn parse_options(value: &[u8]) -> (Vec<u8>, Options) {
+    if value.is_empty() {
+        return (Vec::new(), Vec::new());
     }
-    let segments = parseparam(value);
-    for segment in segments.iter().skip(1) {
+    if !value.contains(&b';') {
+        let lowered: Vec<u8> = value.iter().map(|&c| lower(c)).collect();
+        return (strip(&lowered).to_vec(), Vec::new());
+    }
+    let mut segments = parseparam(value).into_iter();
+    // `_parseparam` always yields the part before the first `;`.
+    let ctype = segments.next().unwrap_or_default();
+    let mut options: Options = Vec::new();
+    let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+    for segment in segments {
         let (key, val) = match segment.iter().position(|&b| b == b'=') {
             Some(p) => (&segment[..p], &segment[p + 1..]),
             None => (&segment[..], &[][..]),
@@ -161,7 +172,23 @@ pub fn parse_disposition(value: Option<&[u8]>) -> Disposition {
             let last = val.iter().rposition(|&b| b == b'\\').map_or(0, |p| p + 1);
             val = val[last..].to_vec();
         }
-        match key {
+        // The dict's lookup (a header can carry thousands of options: no linear search).
+        match index.get(key) {
+            Some(&at) => options[at].1 = val,
+            None => {
+                index.insert(key.to_vec(), options.len());
+                options.push((key.to_vec(), val));
+            }
+        }
+    }
+    (ctype, options)
+}
+
+/// The `name` and `filename` options of `parse_options_header(value)`.
+pub fn parse_disposition(value: Option<&[u8]>) -> Disposition {
+    let mut out = Disposition::default();
+    for (key, val) in parse_options(value.unwrap_or_default()).1 {
+        match key.as_slice() {
             b"name" => out.name = Some(val),
             b"filename" => out.filename = Some(val),
             _ => {}
@@ -211,6 +238,27 @@ mod tests {
         assert_eq!(parse("form-data"), (None, None));
         assert_eq!(parse("form-data; filename*=utf-8''x"), (None, None));
         assert_eq!(parse("form-data; name=a; name=b"), (Some("b".into()), None));
+    }
+
+    #[test]
+    fn content_type_and_options_in_dict_order() {
+        let pair = |k: &str, v: &str| (k.as_bytes().to_vec(), v.as_bytes().to_vec());
+        assert_eq!(
+            parse_options(b"Multipart/Form-Data; boundary=x; A = 1; boundary=\"y\""),
+            (
+                b"Multipart/Form-Data".to_vec(),
+                vec![pair("boundary", "y"), pair("a", "1")]
+            )
+        );
+        assert_eq!(
+            parse_options(b" Text/HTML\xa0"),
+            (b"text/html".to_vec(), vec![])
+        );
+        assert_eq!(parse_options(b""), (vec![], vec![]));
+        assert_eq!(
+            parse_options(b"a=B; c"),
+            (b"a=B".to_vec(), vec![pair("c", "")])
+        );
     }
 
     #[test]
