@@ -323,6 +323,82 @@ def test_callback_overrides_take_starlette_path() -> None:
     assert seen == [b"1", b"2"]
 
 
+@contextmanager
+def _installed() -> Iterator[None]:
+    tachyon_engine.install()
+    try:
+        yield
+    finally:
+        assert tachyon_engine.uninstall() == []
+
+
+@FEW
+@given(st.data(), urlencoded_bodies, limits, part_sizes)
+def test_installed_urlencoded_matches_stock(
+    data: st.DataObject, body: bytes, max_fields: Any, max_part_size: int
+) -> None:
+    """Under `install()`, Starlette's own `FormParser` parses in Rust, with the same results."""
+    chunks = data.draw(cuts(body))
+    headers = Headers({"content-type": "application/x-www-form-urlencoded"})
+    results = []
+    for context in (_nothing, _installed):
+        with context():
+            parser = starlette.formparsers.FormParser(
+                headers, _stream(chunks), max_fields=max_fields, max_part_size=max_part_size
+            )
+            results.append(_run(parser.parse, _urlencoded_state(parser)))
+    assert results[0] == results[1]
+
+
+@FEW
+@given(
+    st.data(),
+    multipart_bodies(),
+    limits,
+    limits,
+    part_sizes,
+    st.sampled_from([None, "utf-8", "latin-1"]),
+    st.sampled_from([1024 * 1024, 0, 8, -1]),
+)
+def test_installed_multipart_matches_stock(
+    data: st.DataObject,
+    boundary_body: tuple[bytes, bytes],
+    max_files: Any,
+    max_fields: Any,
+    max_part_size: int,
+    charset: str | None,
+    spool: int,
+) -> None:
+    """Under `install()`, Starlette's own `MultiPartParser` parses in Rust, with the same
+    results; `SpooledTemporaryFile` is looked up in `starlette.formparsers` (`_multipart`
+    patches it there and tracks the files created)."""
+    boundary, body = boundary_body
+    chunks = data.draw(cuts(body))
+    limits = {"max_files": max_files, "max_fields": max_fields, "max_part_size": max_part_size}
+    stock = _multipart(starlette.formparsers, boundary, chunks, charset, spool, **limits)
+    with _installed():
+        ours = _multipart(starlette.formparsers, boundary, chunks, charset, spool, **limits)
+    assert ours == stock
+
+
+@pytest.mark.parametrize("size", [0, 100_000, 1024 * 1024 + 1])
+def test_installed_large_files_match_stock(size: int) -> None:
+    content = bytes(range(256)) * (size // 256) + b"\r\n--Bou" * (size % 3)
+    body = (
+        b'--Boundary\r\nContent-Disposition: form-data; name="f"; filename="a.bin"\r\n\r\n'
+        + content
+        + b"\r\n--Boundary--\r\n"
+    )
+    chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+    stock = _multipart(starlette.formparsers, b"Boundary", chunks, None, 1024 * 1024)
+    before = tachyon_engine.native_counts()["form_parses"]
+    with _installed():
+        ours = _multipart(starlette.formparsers, b"Boundary", chunks, None, 1024 * 1024)
+    assert tachyon_engine.native_counts()["form_parses"] == before + 1
+    assert ours == stock
+    assert ours[0][0][1][0][-1] == content
+
+
 # ---------------------------------------------------------------------------- through an app
 
 
