@@ -60,8 +60,8 @@ from tachyon_engine.exceptions import (
 _PORTED_VERSION = "0.0.32"
 # Once a file has rolled over to disk, its data is written in batches of this size (one
 # worker-thread call per batch instead of one per received chunk; the received chunks are
-# written as they are, never joined). While it is in memory, every piece is written as
-# Starlette writes it, so peak memory stays Starlette's (its in-memory spool).
+# written as they are, never joined). While it is in memory, every piece is appended to the
+# spool buffer as Starlette appends it, so peak memory stays Starlette's (its in-memory spool).
 _DISK_WRITE_SIZE = 1024 * 1024
 _BIG = 2**60
 
@@ -172,10 +172,11 @@ def _write_in_memory(operation: tuple[Any, ...], files: list[UploadFile], spools
     return True
 
 
-async def _write_pieces(upload: UploadFile, spooled: Any, pieces: list[bytes]) -> None:
-    """`for piece in pieces: await upload.write(piece)`, in one worker-thread call when
-    the upload is a standard spooled file (`spooled` not None) already rolled over to disk
-    (where each `UploadFile.write` would be a worker-thread call of its own)."""
+async def _write_pieces(upload: UploadFile, spooled: Any, pieces: list[Any]) -> None:
+    """`for piece in pieces: await upload.write(bytes(piece))`, in one worker-thread call
+    when the upload is a standard spooled file (`spooled` not None) already rolled over to
+    disk (where each `UploadFile.write` would be a worker-thread call of its own; the file
+    takes `memoryview` slices as they are)."""
     if spooled is not None and spooled._rolled:
         if upload.size is not None:
             upload.size += sum(map(len, pieces))

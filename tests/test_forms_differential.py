@@ -18,6 +18,7 @@ from unittest import mock
 
 import pytest
 import starlette.applications
+import starlette.datastructures
 import starlette.formparsers
 import starlette.requests
 import starlette.responses
@@ -321,6 +322,33 @@ def test_callback_overrides_take_starlette_path() -> None:
     form = asyncio.run(Parser(headers, _stream([b"a=1&b=2"])).parse())
     assert form.multi_items() == [("a", "1"), ("b", "2")]
     assert seen == [b"1", b"2"]
+
+
+def test_a_patched_upload_write_sees_every_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Rust parser writes to a spool itself only under the stock `UploadFile.write`: a
+    patched one is called as Starlette calls it (same pieces, as `bytes`)."""
+    stock_write = starlette.datastructures.UploadFile.write
+    body = (
+        b'--B\r\nContent-Disposition: form-data; name="f"; filename="a"\r\n\r\n'
+        + bytes(range(256)) * 40
+        + b"\r\n--B--\r\n"
+    )
+    chunks = [body[i : i + 1000] for i in range(0, len(body), 1000)]
+    seen: dict[str, list[tuple[type, bytes]]] = {}
+    for module in (starlette.formparsers, tachyon_engine.formparsers):
+        calls: list[tuple[type, bytes]] = []
+
+        async def write(self: Any, data: bytes, calls: list[tuple[type, bytes]] = calls) -> None:
+            calls.append((type(data), bytes(data)))
+            await stock_write(self, data)
+
+        monkeypatch.setattr(starlette.datastructures.UploadFile, "write", write)
+        parser = module.MultiPartParser(Headers({"content-type": "multipart/form-data; boundary=B"}), _stream(chunks))
+        form = asyncio.run(parser.parse())
+        asyncio.run(form.close())
+        seen[module.__name__] = calls
+    assert seen["tachyon_engine.formparsers"] == seen["starlette.formparsers"]
+    assert len(seen["starlette.formparsers"]) == len(chunks)
 
 
 @contextmanager
