@@ -11,7 +11,7 @@ and Starlette's own code for everything it does not inline:
 - the response: sent as `Response.__call__` sends it when its class keeps that method, else
   through the response's own `__call__`;
 - each exception layer answers as the middleware it replaces (`answer_exception` for the two
-  exception layers, `_answer_server_error` for the outermost one), then re-raises the same way.
+  exception layers, `answer_server_error` for the outermost one), then re-raises the same way.
 
 Websocket and lifespan scopes, and a stack whose parts were replaced or whose classes were
 patched (instrumentation libraries do that), go through the full stack, built as usual.
@@ -34,8 +34,9 @@ from tachyon_engine.requests import Request
 from tachyon_engine.routing import Router, dispatch_resolved
 from tachyon_engine.types import ASGIApp, Message, Receive, Scope, Send
 
-# The names ServerErrorMiddleware's module binds (patchable there), as that middleware uses them.
+# The names ServerErrorMiddleware's and Route's modules bind (patchable there), as they use them.
 stock_errors: Any = starlette.middleware.errors
+stock_routing: Any = starlette.routing
 _SERVER_ERROR_CALL = ServerErrorMiddleware.__call__
 _EXCEPTION_CALL = ExceptionMiddleware.__call__
 _ROUTER_CALL = starlette.routing.Router.__call__
@@ -113,6 +114,11 @@ class LeanStack(ServerErrorMiddleware):
                 found = index.resolve(router.routes, scope, False)
                 kind, route, child_scope = (0, None, {}) if found is NotImplemented else found
                 endpoint = _fast_endpoint(route, scope) if kind == 2 else None
+                if kind == 1 and _refuses_method(route, scope):
+                    scope["route"] = route
+                    scope.update(child_scope)
+                    # `Route.handle`'s answer, raised here instead of two frames further in.
+                    raise stock_routing.HTTPException(status_code=405, headers={"Allow": ", ".join(route.methods)})
                 if endpoint is None:
                     await dispatch_resolved(router, index, found, scope, receive, sender)
                     return
@@ -135,7 +141,7 @@ class LeanStack(ServerErrorMiddleware):
             except Exception as exc:
                 await answer_exception(exc, handlers, response_started, None, scope, receive, sender)
         except Exception as exc:
-            await _answer_server_error(self, exc, response_started, scope, receive, send)
+            await answer_server_error(self, exc, response_started, scope, receive, send)
             raise exc
 
 
@@ -148,7 +154,13 @@ def _fast_endpoint(route: Any, scope: Scope) -> Any:
     return getattr(route.app, "tachyon_endpoint", None)
 
 
-async def _answer_server_error(
+def _refuses_method(route: Any, scope: Scope) -> bool:
+    """Whether the route partially matched is a `Route` whose own `handle` raises its 405."""
+    methods = route.methods
+    return type(route).handle is _ROUTE_HANDLE and bool(methods) and scope["method"] not in methods and "app" in scope
+
+
+async def answer_server_error(
     errors: ServerErrorMiddleware, exc: Exception, response_started: bool, scope: Scope, receive: Receive, send: Send
 ) -> None:
     """`ServerErrorMiddleware`'s answer to an unhandled exception (its caller re-raises it), with

@@ -9,6 +9,7 @@ from __future__ import annotations
 from inspect import CO_COROUTINE
 from types import FunctionType, MethodType
 
+import starlette.responses
 from starlette._exception_handler import (
     ExceptionHandlers as ExceptionHandlers,
     StatusHandlers as StatusHandlers,
@@ -38,6 +39,8 @@ from tachyon_engine.types import (
 from tachyon_engine.websockets import (
     WebSocket as WebSocket,
 )
+
+_RESPONSE_CALL = starlette.responses.Response.__call__
 
 
 def _is_coroutine_function(handler: object) -> bool:
@@ -116,13 +119,21 @@ async def answer_exception(
         raise exc
     if response_started:
         raise RuntimeError("Caught handled exception, but response already started.") from exc
-    if conn is None:
+    if conn is None and not getattr(handler, "tachyon_ignores_connection", False):
         conn = Request(scope, receive, send) if scope["type"] == "http" else WebSocket(scope, receive, send)
     if _is_coroutine_function(handler) or is_async_callable(handler):
         response = await handler(conn, exc)  # type: ignore[arg-type, misc]
     else:
         response = await run_in_threadpool(handler, conn, exc)  # type: ignore[arg-type]
-    if response is not None:
+    if response is None:
+        pass
+    elif type(response).__call__ is _RESPONSE_CALL and scope["type"] == "http":
+        # `Response.__call__`'s two messages, sent without one more coroutine frame.
+        await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+        await send({"type": "http.response.body", "body": response.body})
+        if response.background is not None:
+            await response.background()
+    else:
         await response(scope, receive, send)
     # A reused exception instance would otherwise grow its traceback on every request.
     exc.__traceback__ = None

@@ -89,6 +89,23 @@ PATCHES: list[Patch] = [
         "tachyon_engine.applications:Starlette.build_middleware_stack",
     ),
     Patch("fastapi.routing", "APIRouter.app", "tachyon_engine.fastapi:APIRouter.app"),
+    Patch("fastapi.routing", "_IncludedRouter._match", "tachyon_engine.fastapi:included_router_match"),
+    # FastAPI's endpoint wrapper (its copy of `request_response`), which its routes bind when built.
+    Patch("fastapi.routing", "request_response", "tachyon_engine.fastapi:request_response"),
+    # FastAPI's own stack (no user middleware): fused as Starlette's is.
+    Patch(
+        "fastapi.applications",
+        "FastAPI.build_middleware_stack",
+        "tachyon_engine._fastapi_dispatch:build_middleware_stack",
+    ),
+    # FastAPI's encoding of an endpoint's return value, as its routing module calls it.
+    Patch("fastapi.routing", "jsonable_encoder", "tachyon_engine.fastapi:jsonable_encoder"),
+    # FastAPI's parameter extraction asks this of each parameter's annotation on every request.
+    Patch(
+        "fastapi.dependencies.utils",
+        "field_annotation_is_sequence",
+        "tachyon_engine._fastapi_params:field_annotation_is_sequence",
+    ),
 ]
 
 _MISSING: Any = object()

@@ -51,11 +51,13 @@ _BUILTIN_CONVERTORS = {cls: _Builtin(name, cls.regex, cls.convert) for name, cls
 
 class _Equivalent(NamedTuple):
     """A `matches` function whose answer the native index reproduces: `kind` for routes that
-    are instances of `base`, unless `guard(scope)` says this request must ask the route."""
+    are instances of `base` (and that `accepts`, when given), unless `guard(scope)` says this
+    request must ask the route."""
 
-    base: type[BaseRoute]
+    base: type[Any]
     kind: str
     guard: Callable[[Any], bool] | None
+    accepts: Callable[[Any], bool] | None = None
 
 
 _EQUIVALENT_MATCHES: dict[Any, _Equivalent] = {
@@ -66,22 +68,28 @@ _EQUIVALENT_MATCHES: dict[Any, _Equivalent] = {
 
 
 def register_equivalent_matches(
-    matches: Callable[..., Any], base: type[BaseRoute], kind: str, guard: Callable[[Any], bool] | None
+    matches: Callable[..., Any],
+    base: type[Any],
+    kind: str,
+    guard: Callable[[Any], bool] | None,
+    accepts: Callable[[Any], bool] | None = None,
 ) -> None:
     """Declares that `matches` answers like Starlette's `matches` of `kind` (`"http"`,
     `"websocket"`, with a `"+route"` suffix when it also sets `child_scope["route"] = route`),
-    for instances of `base`, on every request where `guard(scope)` is false. A differential test
-    must back every such declaration."""
-    _EQUIVALENT_MATCHES[matches] = _Equivalent(base, kind, guard)
+    for instances of `base` that `accepts` (all when `None`), on every request where
+    `guard(scope)` is false. A differential test must back every such declaration."""
+    _EQUIVALENT_MATCHES[matches] = _Equivalent(base, kind, guard, accepts)
 
 
-def _equivalent(route: BaseRoute) -> _Equivalent | None:
+def _equivalent(route: Any) -> _Equivalent | None:
     """The native description of the route's `matches`, if it runs one the index reproduces."""
     try:
         equivalent = _EQUIVALENT_MATCHES.get(type(route).matches)
     except TypeError:  # an unhashable `matches` attribute
         return None
-    return equivalent if equivalent is not None and isinstance(route, equivalent.base) else None
+    if equivalent is None or not isinstance(route, equivalent.base):
+        return None
+    return equivalent if equivalent.accepts is None or equivalent.accepts(route) else None
 
 
 def _segments(path: str, convertors: dict[str, Convertor[Any]], path_regex: re.Pattern[str]) -> list[Any] | None:
@@ -117,15 +125,15 @@ def _segments(path: str, convertors: dict[str, Convertor[Any]], path_regex: re.P
     return segments
 
 
-def describe(route: BaseRoute) -> Descriptor:
+def describe(route: Any) -> Descriptor:
     """What the native index needs to know about a route; `None` to always ask the route."""
     equivalent = _equivalent(route)
     if equivalent is None:
         return None
     kind = equivalent.kind
     try:
-        path = route.path + "/{path:path}" if kind == "mount" else route.path  # type: ignore[attr-defined]
-        segments = _segments(path, route.param_convertors, route.path_regex)  # type: ignore[attr-defined]
+        path = route.path + "/{path:path}" if kind == "mount" else route.path
+        segments = _segments(path, route.param_convertors, route.path_regex)
     except (AttributeError, TypeError):
         return None
     return None if segments is None else (kind, segments)

@@ -11,18 +11,29 @@ FastAPI's `APIRoute.matches` and `APIWebSocketRoute.matches` are Starlette's plu
 `child_scope["route"] = route`; `APIRoute.matches` asks an included router's effective route
 context instead when the scope carries one. The index reproduces them natively (kind `"+route"`)
 and asks the routes themselves whenever the scope carries such a context.
+
+An included router (`include_router` puts an `_IncludedRouter` in `routes`) matches a request in
+its own loop over its effective candidates, twice per request (`matches`, then `handle`):
+`included_router_match` below is that loop on a route index of the candidates. An effective
+context of an `APIRoute` matches as Starlette's `Route.matches` on the context's prefixed path
+and methods, and FastAPI's loop adds `child_scope["route"]`; other candidates are asked.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import starlette.routing
 from fastapi import routing as fastapi_routing
 
+from tachyon_engine import _core
+from tachyon_engine._exception_handler import call_handling_exceptions
 from tachyon_engine._patching import original
-from tachyon_engine._route_index import index_of, register_equivalent_matches
-from tachyon_engine.types import Receive, Scope, Send
+from tachyon_engine._route_index import describe, index_of, register_equivalent_matches
+from tachyon_engine.routing import Match
+from tachyon_engine.types import ASGIApp, Receive, Scope, Send
 
 _SCOPE_KEY = fastapi_routing._FASTAPI_SCOPE_KEY
 _CONTEXT_KEY = fastapi_routing._FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY
@@ -45,6 +56,164 @@ register_equivalent_matches(
 register_equivalent_matches(
     original(fastapi_routing.APIWebSocketRoute, "matches"), fastapi_routing.APIWebSocketRoute, "websocket+route", None
 )
+
+
+_IncludedRouter: Any = fastapi_routing._IncludedRouter
+_EffectiveRouteContext: Any = fastapi_routing._EffectiveRouteContext
+_stock_included_match = original(_IncludedRouter, "_match")
+_STOCK_API_ROUTE_MATCHES = original(fastapi_routing.APIRoute, "matches")
+
+
+def _of_api_route(context: Any) -> bool:
+    return isinstance(context.original_route, fastapi_routing.APIRoute)
+
+
+# `_EffectiveRouteContext.matches` for an `APIRoute`: Starlette's `Route.matches` on its own path,
+# convertors, methods and endpoint (the other contexts delegate to other routes).
+register_equivalent_matches(
+    original(_EffectiveRouteContext, "matches"), _EffectiveRouteContext, "http", None, accepts=_of_api_route
+)
+
+
+def _indexable(included: Any, candidates: list[Any]) -> bool:
+    """Whether the index may run the included router's loop over `candidates`: each `APIRoute`
+    context is matched natively (FastAPI's loop asks the route's own `matches`, which must then
+    be FastAPI's). Remembered per candidate list (FastAPI builds a new one when routes change)."""
+    checked = getattr(included, "_tachyon_indexable", None)
+    if checked is not None and checked[0] is candidates:
+        return bool(checked[1])
+    indexable = all(
+        type(candidate.original_route).matches is _STOCK_API_ROUTE_MATCHES and describe(candidate) is not None
+        for candidate in candidates
+        if isinstance(candidate, _EffectiveRouteContext) and _of_api_route(candidate)
+    )
+    included._tachyon_indexable = (candidates, indexable)
+    return indexable
+
+
+def included_router_match(self: Any, scope: Scope) -> tuple[Match, Scope, Any, Any]:
+    """`_IncludedRouter._match`: the first full match among the effective candidates, else the
+    first partial one, as `(match, child_scope, route, effective_context)`."""
+    candidates = self.effective_candidates()
+    # FastAPI's loop creates (or asserts) the scope's "fastapi" dict: with one there already, its
+    # matching leaves the scope as it found it, and so does the index.
+    if type(scope.get(_SCOPE_KEY)) is not dict or type(candidates) is not list or not _indexable(self, candidates):
+        return _stock_included_match(self, scope)  # type: ignore[no-any-return]
+    found = index_of(self).resolve(candidates, scope, False)
+    if found is NotImplemented:
+        return _stock_included_match(self, scope)  # type: ignore[no-any-return]
+    kind, candidate, child_scope = found
+    if not kind:
+        return Match.NONE, {}, None, None
+    match = Match.FULL if kind == 2 else Match.PARTIAL
+    if isinstance(candidate, _IncludedRouter):
+        return match, child_scope, candidate, None
+    route = candidate.original_route
+    if isinstance(route, fastapi_routing.APIRoute):
+        child_scope["route"] = route
+        return match, child_scope, route, candidate
+    return match, child_scope, candidate.starlette_route or route, candidate
+
+
+# FastAPI's own message, raised when a dependency with `yield` swallowed the endpoint's error.
+_RESPONSE_NOT_AWAITED = (
+    "Response not awaited. There's a high chance that the "
+    "application code is raising an exception and a dependency with yield "
+    "has a block with a bare except, or a block with except Exception, "
+    "and is not raising the exception again. Read more about it in the "
+    "docs: https://fastapi.tiangolo.com/tutorial/dependencies/dependencies-with-yield/#dependencies-with-yield-and-except"
+)
+
+
+def request_response(func: Callable[[Any], Any]) -> ASGIApp:
+    """FastAPI's `request_response` (Starlette's, with the dependencies' exit stacks in the
+    scope), with the exception layer run in one call (`call_handling_exceptions`) instead of
+    a wrapper built per request. The names FastAPI's module binds are looked up there."""
+    routing: Any = fastapi_routing
+    endpoint = func if routing.is_async_callable(func) else functools.partial(routing.run_in_threadpool, func)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        request = routing.Request(scope, receive, send)
+
+        async def respond(scope: Scope, receive: Receive, send: Send) -> None:
+            response_awaited = False
+            async with routing.AsyncExitStack() as request_stack:
+                scope["fastapi_inner_astack"] = request_stack
+                async with routing.AsyncExitStack() as function_stack:
+                    scope["fastapi_function_astack"] = function_stack
+                    response = await endpoint(request)
+                await response(scope, receive, send)
+                response_awaited = True
+            if not response_awaited:
+                raise routing.FastAPIError(_RESPONSE_NOT_AWAITED)
+
+        await call_handling_exceptions(respond, scope, receive, send, conn=request)
+
+    return app
+
+
+_stock_jsonable_encoder = original(fastapi_routing, "jsonable_encoder")
+
+
+def jsonable_encoder(
+    obj: Any,
+    include: Any = None,
+    exclude: Any = None,
+    by_alias: bool = True,
+    exclude_unset: bool = False,
+    exclude_defaults: bool = False,
+    exclude_none: bool = False,
+    custom_encoder: Any = None,
+    sqlalchemy_safe: bool = True,
+) -> Any:
+    """FastAPI's `jsonable_encoder` (what its routing module calls to serialise an endpoint's
+    return value), in Rust for plain data without `include`, `exclude` or `custom_encoder`:
+    the alias and unset/default options only concern models, which FastAPI's function encodes."""
+    if include is None and exclude is None and not custom_encoder:
+        encoded = _core.jsonable_plain(obj, exclude_none=bool(exclude_none), sqlalchemy_safe=bool(sqlalchemy_safe))
+        if encoded is not NotImplemented:
+            return encoded
+    return _stock_jsonable_encoder(
+        obj,
+        include=include,
+        exclude=exclude,
+        by_alias=by_alias,
+        exclude_unset=exclude_unset,
+        exclude_defaults=exclude_defaults,
+        exclude_none=exclude_none,
+        custom_encoder=custom_encoder,
+        sqlalchemy_safe=sqlalchemy_safe,
+    )
+
+
+_STOCK_API_ROUTE_HANDLE = original(fastapi_routing.APIRoute, "handle")
+_STOCK_ROUTE_HANDLE = original(starlette.routing.Route, "handle")
+# Route classes in which Starlette's `Route` comes right after FastAPI's `APIRoute` (its `super()`).
+_plain_handle: dict[type, bool] = {}
+
+
+def _handled_by_its_app(route: Any, scope: Scope) -> bool:
+    """Whether `route.handle(scope, ...)` would just call `route.app(scope, ...)`: FastAPI's
+    `APIRoute.handle` without an effective route context in the scope, then Starlette's
+    `Route.handle` with an allowed method."""
+    cls = type(route)
+    if cls.handle is not _STOCK_API_ROUTE_HANDLE or starlette.routing.Route.handle is not _STOCK_ROUTE_HANDLE:
+        return False
+    plain = _plain_handle.get(cls)
+    if plain is None:
+        mro = cls.__mro__
+        plain = (
+            fastapi_routing.APIRoute in mro and mro[mro.index(fastapi_routing.APIRoute) + 1] is starlette.routing.Route
+        )
+        _plain_handle[cls] = plain
+    if not plain:
+        return False
+    if _SCOPE_KEY in scope:
+        fastapi_scope = scope[_SCOPE_KEY]
+        if type(fastapi_scope) is not dict or fastapi_scope.get(_CONTEXT_KEY) is not None:
+            return False
+    methods = route.methods
+    return not methods or scope["method"] in methods
 
 
 class APIRoute(fastapi_routing.APIRoute):
@@ -71,7 +240,10 @@ class APIRouter(fastapi_routing.APIRouter):
                     path=getattr(route, "path_format", None),
                     mount=isinstance(route, starlette.routing.Mount),
                 )
-                await route.handle(scope, receive, send)
+                if _handled_by_its_app(route, scope):
+                    await route.app(scope, receive, send)
+                else:
+                    await route.handle(scope, receive, send)
                 return
         # Lifespan, and everything after FastAPI's main loop (redirect, low-priority routes, 404):
         # FastAPI's own code, which repeats the main loop (its `matches` calls are idempotent) to get there.

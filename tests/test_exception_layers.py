@@ -171,11 +171,13 @@ async def call(app: Any, path: str, method: str) -> Any:
     return messages, raised, reached
 
 
-HANDLER_SETS = [
+HANDLER_SETS: list[dict[Any, Any]] = [
     {},
-    {ValueError: sync_handler, KeyError: async_handler, 418: status_handler},
+    {ValueError: sync_handler, KeyError: async_handler, 418: status_handler, 405: status_handler},
     {Exception: async_handler, Teapot: silent_handler, 404: sync_handler},
     {500: sync_handler, RuntimeError: async_handler},
+    # The default `HTTPException` answer replaced: the 404s and 405s of routing go to it too.
+    {starlette.exceptions.HTTPException: sync_handler},
 ]
 
 

@@ -2,9 +2,10 @@
 
 Each example builds the same random FastAPI app twice, once on stock Starlette/FastAPI and once
 after `install()` (routes of every convertor, methods, trailing slashes, included routers with
-prefixes, websocket routes, `redirect_slashes` on or off), sends both the same requests (stock
-code uninstalled for the stock app, installed for the other) and compares every ASGI message,
-any exception, and what the endpoint saw (route, typed path params, query, headers, cookies).
+prefixes nested two deep, websocket routes, Starlette routes, `redirect_slashes` on or off),
+sends both the same requests (stock code uninstalled for the stock app, installed for the
+other) and compares every ASGI message, any exception, and what the endpoint saw (route, typed
+path params, query, headers, cookies).
 Some requests carry an included router's effective route context in the scope, the one case
 where `APIRoute.matches` is not Starlette's `Route.matches` plus `route`: the index must ask the
 routes then. The installed app must have matched routes natively.
@@ -20,6 +21,7 @@ from typing import Any
 import fastapi.routing
 from fastapi import APIRouter, FastAPI, Request, WebSocket
 from hypothesis import given, settings, strategies as st
+from starlette.responses import PlainTextResponse
 from starlette.routing import PARAM_REGEX, Match
 
 import tachyon_engine
@@ -58,26 +60,31 @@ def random_path(rng: random.Random) -> str:
     return "/" + "/".join(parts) + ("/" if parts and rng.random() < 0.2 else "")
 
 
-def random_table(rng: random.Random) -> list[dict[str, Any]]:
+def random_table(rng: random.Random, depth: int = 0) -> list[dict[str, Any]]:
+    """Routes of an app, or of a router included at `depth` (two levels of nesting at most)."""
     table: list[dict[str, Any]] = []
-    for _ in range(rng.randint(1, 10)):
+    for _ in range(rng.randint(0 if depth else 1, 10 if depth else 8)):
         roll = rng.random()
-        if roll < 0.15:
-            table.append({"kind": "include", "prefix": "/" + rng.choice(LITERALS), "children": random_table_flat(rng)})
-        elif roll < 0.25:
-            table.append({"kind": "websocket", "path": random_path(rng)})
-        else:
+        if roll < (0.25 if depth < 2 else 0):
             table.append(
-                {"kind": "route", "path": random_path(rng), "methods": rng.choice([["GET"], ["POST"], ["GET", "PUT"]])}
+                {"kind": "include", "prefix": "/" + rng.choice(LITERALS), "children": random_table(rng, depth + 1)}
+            )
+        elif roll < 0.35:
+            table.append({"kind": "websocket", "path": random_path(rng)})
+        elif roll < 0.45:
+            table.append({"kind": "starlette", "path": random_path(rng) or "/", "methods": rng.choice([None, ["GET"]])})
+        else:
+            path = random_path(rng)
+            # An included route needs a path when its prefix is empty; FastAPI refuses "" otherwise.
+            table.append(
+                {"kind": "route", "path": path or "/", "methods": rng.choice([["GET"], ["POST"], ["GET", "PUT"]])}
             )
     return table
 
 
-def random_table_flat(rng: random.Random) -> list[dict[str, Any]]:
-    return [
-        {"kind": "route", "path": random_path(rng) or "/", "methods": rng.choice([["GET"], ["POST"]])}
-        for _ in range(rng.randint(0, 4))
-    ]
+async def starlette_endpoint(request: Request) -> PlainTextResponse:
+    route = request.scope.get("route")
+    return PlainTextResponse(f"{getattr(route, 'path', None)} {sorted(request.path_params.items())}")
 
 
 def add(router: Any, entry: dict[str, Any]) -> None:
@@ -85,6 +92,8 @@ def add(router: Any, entry: dict[str, Any]) -> None:
         router.add_api_route(entry["path"], http_endpoint, methods=entry["methods"])
     elif entry["kind"] == "websocket":
         router.add_api_websocket_route(entry["path"], websocket_endpoint)
+    elif entry["kind"] == "starlette":
+        router.add_route(entry["path"], starlette_endpoint, methods=entry["methods"])
     else:
         child = APIRouter()
         for grandchild in entry["children"]:
@@ -267,3 +276,88 @@ def test_api_routes_are_described_natively_and_guarded() -> None:
     assert child == route.matches(scope)[1]
     scope["fastapi"] = {"effective_route_context": FakeEffectiveContext(route)}
     assert index.resolve(app.router.routes, scope, False) is NotImplemented
+
+
+def test_included_routers_match_on_their_index(monkeypatch: Any) -> None:
+    """Under install(), an included router's loop over its routes is the index's (FastAPI's own
+    loop is never asked), nested includes and Starlette routes in them too."""
+    import tachyon_engine.fastapi as accelerated_fastapi
+
+    def refuse(self: Any, scope: Any) -> Any:
+        raise AssertionError("FastAPI's own included-router loop ran")
+
+    tachyon_engine.install()
+    try:
+        monkeypatch.setattr(accelerated_fastapi, "_stock_included_match", refuse)
+        inner, outer, app = APIRouter(), APIRouter(), FastAPI(openapi_url=None)
+        for index in range(30):
+            inner.add_api_route(f"/items{index}/{{item_id:int}}", http_endpoint, methods=["GET"])
+        inner.add_route("/plain/{name}", starlette_endpoint)
+        outer.include_router(inner, prefix="/inner")
+        app.include_router(outer, prefix="/api")
+        before = tachyon_engine.native_counts()["route_native_matches"]
+        answers = [
+            asyncio.run(call(app, random_scope_for(path, method)))
+            for path, method in [
+                ("/api/inner/items29/7", "GET"),
+                ("/api/inner/items29/7", "POST"),
+                ("/api/inner/plain/x", "GET"),
+            ]
+        ]
+        assert tachyon_engine.native_counts()["route_native_matches"] > before
+    finally:
+        tachyon_engine.uninstall()
+    (ok, _, _), (refused, _, _), (plain_route, _, _) = answers
+    assert [message.get("status") for message in ok + refused + plain_route][::2] == [200, 405, 200]
+    # FastAPI puts the included route itself in the scope (its own path, without the prefixes).
+    assert ok[1]["body"].startswith(b'{"route":"/items29/{item_id:int}","route_class":"APIRoute","params":[["item_id"')
+
+
+def random_scope_for(path: str, method: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "scheme": "http",
+        "query_string": b"",
+        "headers": [],
+        "server": ("testserver", 80),
+    }
+
+
+def test_route_handle_overrides_and_patches_are_honoured(monkeypatch: Any) -> None:
+    """The installed router calls a route's app directly only where FastAPI's `APIRoute.handle`
+    and Starlette's `Route.handle` would: a route class or a patch replacing them still runs."""
+    seen: list[str] = []
+
+    class Handled(fastapi.routing.APIRoute):
+        async def handle(self, scope: Any, receive: Any, send: Any) -> None:
+            seen.append("subclass")
+            await super().handle(scope, receive, send)
+
+    tachyon_engine.install()
+    try:
+        app = FastAPI(openapi_url=None)
+        app.router.route_class = Handled
+        app.add_api_route("/sub", http_endpoint)
+        app.router.route_class = fastapi.routing.APIRoute
+        app.add_api_route("/plain", http_endpoint)
+        stock_handle = fastapi.routing.APIRoute.handle
+
+        async def patched(self: Any, scope: Any, receive: Any, send: Any) -> None:
+            seen.append("patched")
+            await stock_handle(self, scope, receive, send)
+
+        statuses = [
+            asyncio.run(call(app, random_scope_for(path, "GET")))[0][0]["status"] for path in ["/sub", "/plain"]
+        ]
+        monkeypatch.setattr(fastapi.routing.APIRoute, "handle", patched)
+        statuses.append(asyncio.run(call(app, random_scope_for("/plain", "GET")))[0][0]["status"])
+    finally:
+        tachyon_engine.uninstall()
+    assert statuses == [200, 200, 200]
+    assert seen == ["subclass", "patched"]

@@ -47,6 +47,11 @@ SUITES: dict[str, list[Case]] = {
         Case("fastapi", "FastAPI hello", fastapi_apps.fastapi_hello),
         Case("fastapi", "FastAPI params (path, query, header, cookie)", fastapi_apps.fastapi_params),
         Case("fastapi", f"FastAPI {fastapi_apps.ROUTES} routes, last", fastapi_apps.fastapi_last_route),
+        Case(
+            "fastapi",
+            f"FastAPI {fastapi_apps.ROUTES} routes in an included router, last",
+            fastapi_apps.fastapi_included_last_route,
+        ),
     ],
     "steps": [
         Case("steps", "parse scope (Request: method, path, 2 query params, 3 headers, cookie)", steps.parse_scope),

@@ -62,3 +62,14 @@ def fastapi_last_route(stack: Stack) -> Operation:
     for index in range(ROUTES):
         app.add_api_route(f"/items{index}/{{item_id}}", item)
     return request_operation(app, lambda: (http_scope(path=f"/items{ROUTES - 1}/7"), no_body))
+
+
+def fastapi_included_last_route(stack: Stack) -> Operation:
+    """The usual layout of a bigger app: the routes in an `APIRouter` included with a prefix."""
+    from fastapi import APIRouter
+
+    app, router = _fastapi(), APIRouter()
+    for index in range(ROUTES):
+        router.add_api_route(f"/items{index}/{{item_id}}", item)
+    app.include_router(router, prefix="/api")
+    return request_operation(app, lambda: (http_scope(path=f"/api/items{ROUTES - 1}/7"), no_body))

@@ -4,10 +4,13 @@
 //! nesting, which includes circular references) stops the walk: the caller then runs
 //! `json.dumps`, which gives the same output or raises the same exception.
 
+use std::cell::Cell;
+
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
-use super::escape::write_string;
+use super::escape::{append, append_within, write_string};
 use super::float::write_repr;
 
 /// Marks a value the encoder leaves to the standard library.
@@ -27,22 +30,54 @@ pub struct Encoder {
     /// Key strings already written, with where their encoding sits in `out`: lists of
     /// records repeat the same (interned) key objects, so each is escaped once and copied.
     written_keys: Vec<(Py<PyString>, usize, usize)>,
+    /// Where in `written_keys` the next key is looked for first.
+    next_key_guess: usize,
+}
+
+thread_local! {
+    /// The output buffer of the thread's last render, kept for its next one: a render then
+    /// writes into memory already allocated instead of growing a new vector by doubling.
+    static SPARE_OUTPUT: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Bigger buffers are freed after their render.
+const SPARE_OUTPUT_KEPT: usize = 4 << 20;
+
+impl Drop for Encoder {
+    fn drop(&mut self) {
+        if self.out.capacity() <= SPARE_OUTPUT_KEPT {
+            let mut out = std::mem::take(&mut self.out);
+            out.clear();
+            SPARE_OUTPUT.with(|spare| spare.set(out));
+        }
+    }
 }
 
 impl Encoder {
     pub fn new() -> Self {
         Self {
-            out: Vec::with_capacity(256),
+            out: SPARE_OUTPUT.with(Cell::take),
             depth: 0,
             written_keys: Vec::new(),
+            next_key_guess: 0,
         }
     }
 
     fn exact_key(&mut self, key: &Bound<'_, PyString>) -> Result<(), Unsupported> {
-        if let Some((_, start, end)) = self.written_keys.iter().find(|(known, _, _)| key.is(known))
-        {
-            let (start, end) = (*start, *end);
-            self.out.extend_from_within(start..end);
+        // Records repeat their keys in the same order: the key after the last one found is
+        // the first guess.
+        let guess = self.next_key_guess;
+        let found = match self.written_keys.get(guess) {
+            Some((known, _, _)) if key.is(known) => Some(guess),
+            _ => self
+                .written_keys
+                .iter()
+                .position(|(known, _, _)| key.is(known)),
+        };
+        if let Some(slot) = found {
+            let (_, start, end) = self.written_keys[slot];
+            append_within(&mut self.out, start, end);
+            self.next_key_guess = slot + 1;
             return Ok(());
         }
         let start = self.out.len();
@@ -61,9 +96,10 @@ impl Encoder {
         if let Ok(text) = value.cast_exact::<PyString>() {
             Ok(self.string(text))
         } else if let Ok(dict) = value.cast_exact::<PyDict>() {
-            self.object(dict)
-        } else if let Ok(list) = value.cast_exact::<PyList>() {
-            self.sequence(list.iter())
+            // Owned while walked: its items are borrowed from it.
+            self.object(&dict.clone())
+        } else if value.is_exact_instance_of::<PyList>() {
+            self.sequence(&value.clone(), true)
         } else if let Ok(number) = value.cast_exact::<PyInt>() {
             self.int(number)
         } else if let Ok(number) = value.cast_exact::<PyFloat>() {
@@ -71,8 +107,8 @@ impl Encoder {
         } else if let Some(literal) = constant(value) {
             self.out.extend_from_slice(literal);
             Ok(Ok(()))
-        } else if let Ok(tuple) = value.cast_exact::<PyTuple>() {
-            self.sequence(tuple.iter())
+        } else if value.is_exact_instance_of::<PyTuple>() {
+            self.sequence(&value.clone(), false)
         } else if let Ok(text) = value.cast::<PyString>() {
             Ok(self.string(text))
         } else if let Ok(number) = value.cast::<PyInt>() {
@@ -94,8 +130,7 @@ impl Encoder {
     /// `int.__repr__`, also for `int` subclasses (an `IntEnum` member prints as its value).
     fn int(&mut self, number: &Bound<'_, PyInt>) -> Step {
         if let Ok(small) = number.extract::<i64>() {
-            self.out
-                .extend_from_slice(itoa::Buffer::new().format(small).as_bytes());
+            append(&mut self.out, itoa::Buffer::new().format(small).as_bytes());
         } else {
             let py = number.py();
             let text = py
@@ -117,18 +152,42 @@ impl Encoder {
         Ok(())
     }
 
-    fn sequence<'py>(&mut self, items: impl Iterator<Item = Bound<'py, PyAny>>) -> Step {
+    /// Appends the items of an exact `list` or `tuple`.
+    fn sequence(&mut self, items: &Bound<'_, PyAny>, is_list: bool) -> Step {
         if !self.enter() {
             return Ok(Err(Unsupported));
         }
+        let py = items.py();
         self.out.push(b'[');
-        for (index, item) in items.enumerate() {
+        let mut index = 0;
+        loop {
+            // SAFETY: the GIL is held, `items` is an exact list or tuple kept alive by the
+            // caller, and the length is read again before each item (the walk runs no Python
+            // code, but a list could only change through some). The borrowed item is used
+            // before anything else can run.
+            let item = unsafe {
+                let size = if is_list {
+                    ffi::PyList_GET_SIZE(items.as_ptr())
+                } else {
+                    ffi::PyTuple_GET_SIZE(items.as_ptr())
+                };
+                if index >= size {
+                    break;
+                }
+                let pointer = if is_list {
+                    ffi::PyList_GET_ITEM(items.as_ptr(), index)
+                } else {
+                    ffi::PyTuple_GET_ITEM(items.as_ptr(), index)
+                };
+                Borrowed::from_ptr(py, pointer)
+            };
             if index > 0 {
                 self.out.push(b',');
             }
             if self.value(&item)?.is_err() {
                 return Ok(Err(Unsupported));
             }
+            index += 1;
         }
         self.out.push(b']');
         self.depth -= 1;
@@ -139,11 +198,22 @@ impl Encoder {
         if !self.enter() {
             return Ok(Err(Unsupported));
         }
+        let py = dict.py();
         self.out.push(b'{');
-        for (index, (key, value)) in dict.iter().enumerate() {
-            if index > 0 {
+        let mut position: ffi::Py_ssize_t = 0;
+        let mut key: *mut ffi::PyObject = std::ptr::null_mut();
+        let mut value: *mut ffi::PyObject = std::ptr::null_mut();
+        let mut first = true;
+        // SAFETY: the GIL is held and `dict` is kept alive by the caller; `PyDict_Next` stays
+        // in bounds even if the dict changed. The borrowed key and value are used before the
+        // next step, and containers among them are owned again before being walked.
+        while unsafe { ffi::PyDict_Next(dict.as_ptr(), &mut position, &mut key, &mut value) } != 0 {
+            let (key, value) =
+                unsafe { (Borrowed::from_ptr(py, key), Borrowed::from_ptr(py, value)) };
+            if !first {
                 self.out.push(b',');
             }
+            first = false;
             if self.key(&key)?.is_err() || {
                 self.out.push(b':');
                 self.value(&value)?.is_err()

@@ -17,13 +17,114 @@ static NEEDS_ESCAPE: [bool; 256] = {
     table
 };
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any of the 8 bytes in `word` is a control character, `"` or `\`.
+fn needs_escape(word: u64) -> bool {
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word;
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    (below_space
+        | (quote.wrapping_sub(ONES) & !quote)
+        | (backslash.wrapping_sub(ONES) & !backslash))
+        & HIGHS
+        != 0
+}
+
+/// Where the first byte that needs an escape is, or `bytes.len()`: eight bytes at a time,
+/// then one by one from the first word that holds one.
+fn first_escape(bytes: &[u8]) -> usize {
+    let mut start = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        if needs_escape(word) {
+            break;
+        }
+        start += 8;
+    }
+    bytes[start..]
+        .iter()
+        .position(|&byte| NEEDS_ESCAPE[usize::from(byte)])
+        .map_or(bytes.len(), |offset| start + offset)
+}
+
+/// Appends `bytes`, copying short ones inline: for the keys, numbers and words of a typical
+/// payload, a call to `memcpy` costs more than the copy.
+#[inline]
+pub fn append(out: &mut Vec<u8>, bytes: &[u8]) {
+    let len = bytes.len();
+    if !(4..=16).contains(&len) {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.reserve(len);
+    let at = out.len();
+    // SAFETY: `reserve` made room for `len` bytes after `at`, and `bytes` cannot overlap
+    // `out`'s spare capacity (it is borrowed while `out` is mutably borrowed).
+    unsafe {
+        copy_short(bytes.as_ptr(), out.as_mut_ptr().add(at), len);
+        out.set_len(at + len);
+    }
+}
+
+/// Appends `out[start..end]` again, as `append` does.
+#[inline]
+pub fn append_within(out: &mut Vec<u8>, start: usize, end: usize) {
+    let len = end - start;
+    if !(4..=16).contains(&len) || end > out.len() {
+        out.extend_from_within(start..end);
+        return;
+    }
+    out.reserve(len);
+    let at = out.len();
+    // SAFETY: `start..end` lies in the initialised part before `at` (checked above) and the
+    // target `at..at + len` in the room `reserve` made: the two do not overlap.
+    unsafe {
+        let base = out.as_mut_ptr();
+        copy_short(base.add(start), base.add(at), len);
+        out.set_len(at + len);
+    }
+}
+
+/// Copies 4 to 16 bytes with two overlapping word moves.
+///
+/// # Safety
+/// `source..source + len` must be readable, `target..target + len` writable, and the two
+/// ranges must not overlap.
+#[inline]
+unsafe fn copy_short(source: *const u8, target: *mut u8, len: usize) {
+    debug_assert!((4..=16).contains(&len));
+    // SAFETY: the caller's contract; each move reads and writes inside the two ranges.
+    unsafe {
+        if len >= 8 {
+            let head = source.cast::<u64>().read_unaligned();
+            let tail = source.add(len - 8).cast::<u64>().read_unaligned();
+            target.cast::<u64>().write_unaligned(head);
+            target.add(len - 8).cast::<u64>().write_unaligned(tail);
+        } else {
+            let head = source.cast::<u32>().read_unaligned();
+            let tail = source.add(len - 4).cast::<u32>().read_unaligned();
+            target.cast::<u32>().write_unaligned(head);
+            target.add(len - 4).cast::<u32>().write_unaligned(tail);
+        }
+    }
+}
+
 /// Appends `text` as a quoted JSON string.
 pub fn write_string(text: &str, out: &mut Vec<u8>) {
     let bytes = text.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let mut start = 0;
-    for (index, &byte) in bytes.iter().enumerate() {
+    let first = first_escape(bytes);
+    if first == bytes.len() {
+        append(out, bytes);
+        out.push(b'"');
+        return;
+    }
+    out.extend_from_slice(&bytes[..first]);
+    let mut start = first;
+    for (index, &byte) in bytes.iter().enumerate().skip(first) {
         if !NEEDS_ESCAPE[usize::from(byte)] {
             continue;
         }
@@ -71,5 +172,28 @@ mod tests {
             encoded("\u{e9}\u{2028}\u{1f600}"),
             "\"\u{e9}\u{2028}\u{1f600}\""
         );
+    }
+
+    #[test]
+    fn every_byte_value_at_every_offset_of_a_word() {
+        for length in 0..=20 {
+            for position in 0..length {
+                for byte in 0u8..=127 {
+                    let mut bytes = vec![b'a'; length];
+                    bytes[position] = byte;
+                    let text = String::from_utf8(bytes).unwrap();
+                    let expected = if NEEDS_ESCAPE[usize::from(byte)] {
+                        position
+                    } else {
+                        length
+                    };
+                    assert_eq!(first_escape(text.as_bytes()), expected, "{text:?}");
+                    let mut out = b"xy".to_vec();
+                    append(&mut out, text.as_bytes());
+                    append_within(&mut out, 2, 2 + length);
+                    assert_eq!(out, [b"xy", text.as_bytes(), text.as_bytes()].concat());
+                }
+            }
+        }
     }
 }

@@ -5,6 +5,8 @@
 //! of the first digit and 16 places right of it, scientific otherwise (`1e+16`, `1.5e-05`:
 //! signed exponent of at least two digits), and `.0` on whole numbers.
 
+use super::escape::append;
+
 /// Appends `repr(value)` for a finite `value`.
 ///
 /// ryu already prints positionally in almost the same range as CPython; only its exponent
@@ -18,6 +20,15 @@ pub fn write_repr(value: f64, out: &mut Vec<u8>) {
         } else {
             b"0.0"
         });
+        return;
+    }
+    // Whole numbers below 1e16 print positionally with ".0" (`repr(250.0)`): the integer's
+    // digits are exact there, and cheaper than the shortest-digits search.
+    if value.abs() < 1e16 && value.fract() == 0.0 {
+        #[allow(clippy::cast_possible_truncation)]
+        let whole = value as i64;
+        append(out, itoa::Buffer::new().format(whole).as_bytes());
+        out.extend_from_slice(b".0");
         return;
     }
     let mut buffer = ryu::Buffer::new();
@@ -50,7 +61,7 @@ pub fn write_repr(value: f64, out: &mut Vec<u8>) {
         }
         out.extend_from_slice(b"e-05");
     } else {
-        out.extend_from_slice(body);
+        append(out, body);
     }
 }
 
@@ -77,6 +88,10 @@ mod tests {
             (1.5e-5, "1.5e-05"),
             (123.456, "123.456"),
             (1e15, "1000000000000000.0"),
+            (-250.0, "-250.0"),
+            (9_007_199_254_740_992.0, "9007199254740992.0"),
+            (9_007_199_254_740_994.0, "9007199254740994.0"),
+            (9_999_999_999_999_998.0, "9999999999999998.0"),
             (1234567890123456.0, "1234567890123456.0"),
             (1e16, "1e+16"),
             (12345678901234567.0, "1.2345678901234568e+16"),

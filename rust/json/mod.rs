@@ -6,3 +6,4 @@ pub mod decode;
 pub mod encode;
 pub mod escape;
 pub mod float;
+pub mod jsonable;

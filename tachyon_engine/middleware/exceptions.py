@@ -60,3 +60,6 @@ class ExceptionMiddleware(starlette.middleware.exceptions.ExceptionMiddleware):
         if exc.status_code in {204, 304}:
             return Response(status_code=exc.status_code, headers=exc.headers)
         return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+
+    # It never reads the request: the lean dispatch skips building one for it.
+    http_exception.tachyon_ignores_connection = True  # type: ignore[attr-defined]

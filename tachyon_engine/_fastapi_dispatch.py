@@ -1,0 +1,133 @@
+"""FastAPI's default middleware stack, fused into one coroutine for HTTP requests (under `install()`).
+
+FastAPI builds `ServerErrorMiddleware > ExceptionTelemetryMiddleware > ExceptionMiddleware >
+AsyncExitStackMiddleware > router` when the app has no user middleware: four layers, each a
+coroutine frame, with two `send` wrappers. `FastAPILeanStack` runs the same four layers inline
+around the router's entry point, as `LeanStack` does for Starlette's stack (`_dispatch`), with one
+response-started flag for the two wrappers (they see the same messages):
+
+- `ExceptionMiddleware`: the handlers in the scope, handled exceptions answered as
+  `wrap_app_handling_exceptions` answers them (`answer_exception`), with the connection the
+  middleware builds up front built when a handler needs it;
+- `AsyncExitStackMiddleware`: the stack in the scope under the middleware's `context_name`;
+- `ExceptionTelemetryMiddleware`: FastAPI's `_exception(scope=..., exc=...)`, then re-raise;
+- `ServerErrorMiddleware`: its answer to an unhandled exception, then re-raise.
+
+Websocket and lifespan scopes, a layer replaced after the build and a patched layer class go
+through the stack FastAPI built.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import fastapi.middleware.asyncexitstack
+import fastapi.telemetry._asgi
+import starlette.middleware.exceptions
+import starlette.routing
+from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
+from fastapi.telemetry._asgi import ExceptionTelemetryMiddleware
+from starlette.middleware.errors import ServerErrorMiddleware
+
+from tachyon_engine._dispatch import answer_server_error
+from tachyon_engine._exception_handler import answer_exception
+from tachyon_engine._patching import original
+from tachyon_engine.types import ASGIApp, Message, Receive, Scope, Send
+
+# The names the fused layers' modules bind (patchable there), looked up at call time.
+stock_exit_stack: Any = fastapi.middleware.asyncexitstack
+stock_telemetry: Any = fastapi.telemetry._asgi
+stock_exceptions: Any = starlette.middleware.exceptions
+_StockExceptionMiddleware = starlette.middleware.exceptions.ExceptionMiddleware
+
+_SERVER_ERROR_CALL = ServerErrorMiddleware.__call__
+_TELEMETRY_CALL = ExceptionTelemetryMiddleware.__call__
+_EXCEPTION_CALL = _StockExceptionMiddleware.__call__
+_EXIT_STACK_CALL = AsyncExitStackMiddleware.__call__
+_ROUTER_CALL = starlette.routing.Router.__call__
+
+
+def build_middleware_stack(self: Any) -> ASGIApp:
+    """`FastAPI.build_middleware_stack`: the stack FastAPI builds, fused when it is the default one."""
+    # Imported here: `install()` patches `fastapi.applications` as soon as it has run, while
+    # the `fastapi` package is still importing.
+    import fastapi.applications
+
+    stock_build = original(fastapi.applications.FastAPI, "build_middleware_stack")
+    return fastapi_lean_stack_for(stock_build(self))
+
+
+def fastapi_lean_stack_for(stack: ASGIApp) -> ASGIApp:
+    """`stack`, or its `FastAPILeanStack` twin when it is exactly FastAPI's default stack."""
+    layers: list[Any] = [stack]
+    for expected in (ServerErrorMiddleware, ExceptionTelemetryMiddleware, _StockExceptionMiddleware):
+        if type(layers[-1]) is not expected:
+            return stack
+        layers.append(layers[-1].app)
+    exit_stack = layers[-1]
+    if type(exit_stack) is not AsyncExitStackMiddleware or not isinstance(exit_stack.app, starlette.routing.Router):
+        return stack
+    errors: Any = stack
+    return FastAPILeanStack(errors.app, handler=errors.handler, debug=errors.debug)
+
+
+class FastAPILeanStack(ServerErrorMiddleware):
+    """The outermost layer of FastAPI's default stack, a `ServerErrorMiddleware` (with its `app`,
+    `handler` and `debug`), serving HTTP requests in one coroutine while the layers inside are
+    the default ones; otherwise it is exactly `ServerErrorMiddleware`."""
+
+    def __init__(self, app: ASGIApp, handler: Any = None, debug: bool = False) -> None:
+        super().__init__(app, handler, debug)
+        telemetry: Any = app
+        exceptions = telemetry.app
+        exit_stack = exceptions.app
+        self._layers: tuple[Any, Any, Any, Any] = (telemetry, exceptions, exit_stack, exit_stack.app)
+
+    def _intact(self) -> bool:
+        """Whether the layers inside still are the default ones, each running its own code."""
+        telemetry, exceptions, exit_stack, router = self._layers
+        return (
+            telemetry.app is exceptions
+            and exceptions.app is exit_stack
+            and exit_stack.app is router
+            and self.app is telemetry
+            and ServerErrorMiddleware.__call__ is _SERVER_ERROR_CALL
+            and ExceptionTelemetryMiddleware.__call__ is _TELEMETRY_CALL
+            and _StockExceptionMiddleware.__call__ is _EXCEPTION_CALL
+            and AsyncExitStackMiddleware.__call__ is _EXIT_STACK_CALL
+            and type(router).__call__ is _ROUTER_CALL
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self._intact():
+            # Looked up now: instrumentation may have replaced Starlette's method.
+            await ServerErrorMiddleware.__call__(self, scope, receive, send)
+            return
+        _, exceptions, exit_stack, router = self._layers
+        response_started = False
+
+        async def sender(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            try:
+                handlers = (exceptions._exception_handlers, exceptions._status_handlers)
+                scope["starlette.exception_handlers"] = handlers
+                try:
+                    async with stock_exit_stack.AsyncExitStack() as stack:
+                        scope[exit_stack.context_name] = stack
+                        await router.middleware_stack(scope, receive, sender)
+                except Exception as exc:
+                    # Built up front by the middleware from the same values; nothing reads it
+                    # before a handler does.
+                    conn = stock_exceptions.Request(scope, receive, sender)
+                    await answer_exception(exc, handlers, response_started, conn, scope, receive, sender)
+            except Exception as exc:
+                stock_telemetry._exception(scope=scope, exc=exc)
+                raise
+        except Exception as exc:
+            await answer_server_error(self, exc, response_started, scope, receive, send)
+            raise exc
