@@ -55,7 +55,7 @@ SUITES = {
 # Suites run by default (`make compat`, CI). All of them, in this order.
 DEFAULT_SUITES = ["starlette", "starlette-installed", "fastapi"]
 # What the candidate run's interpreters must have done natively, at least once in all.
-ENGAGEMENT = ("route_native_matches", "json_renders", "json_parses")
+ENGAGEMENT = ("route_native_matches", "json_renders", "json_parses", "form_parses")
 
 
 def _privilege_drop() -> list[str]:

@@ -32,14 +32,17 @@ pub static ROUTE_NATIVE_MATCHES: Counter = Counter::new();
 pub static JSON_RENDERS: Counter = Counter::new();
 /// `Request.json()` / `WebSocket.receive_json()` parsed in Rust.
 pub static JSON_PARSES: Counter = Counter::new();
+/// Form bodies (urlencoded or multipart) parsed in Rust.
+pub static FORM_PARSES: Counter = Counter::new();
 
 /// FastAPI's `jsonable_encoder` answered in Rust.
 pub static JSONABLE_ENCODES: Counter = Counter::new();
 
-const COUNTERS: [(&str, &Counter); 4] = [
+const COUNTERS: [(&str, &Counter); 5] = [
     ("route_native_matches", &ROUTE_NATIVE_MATCHES),
     ("json_renders", &JSON_RENDERS),
     ("json_parses", &JSON_PARSES),
+    ("form_parses", &FORM_PARSES),
     ("jsonable_encodes", &JSONABLE_ENCODES),
 ];
 

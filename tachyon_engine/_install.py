@@ -69,6 +69,10 @@ PATCHES: list[Patch] = [
     Patch("starlette.requests", "cookie_parser", "tachyon_engine.requests:cookie_parser"),
     Patch("starlette.requests", "HTTPConnection.cookies", "tachyon_engine.requests:HTTPConnection.cookies"),
     Patch("starlette.requests", "Request.json", "tachyon_engine.requests:Request.json"),
+    # formparsers: urlencoded and multipart bodies in Rust (Starlette's own code for what the
+    # Rust parsers do not reproduce: another python-multipart, overridden callbacks, odd limits).
+    Patch("starlette.formparsers", "FormParser.parse", "tachyon_engine.formparsers:FormParser.parse"),
+    Patch("starlette.formparsers", "MultiPartParser.parse", "tachyon_engine.formparsers:MultiPartParser.parse"),
     # responses and websockets: headers, cookies and JSON in Rust.
     Patch("starlette.responses", "Response.__init__", "tachyon_engine.responses:Response.__init__"),
     Patch("starlette.responses", "Response.init_headers", "tachyon_engine.responses:Response.init_headers"),

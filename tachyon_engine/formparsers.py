@@ -4,13 +4,20 @@
 (`_core.UrlencodedFormParser`, `_core.MultipartFormParser`) that reproduces python-multipart
 0.0.32's state machines and Starlette's callbacks exactly: same fields, files, part headers,
 limits, errors (types, messages, chained causes) and the same chunk on which an error is
-raised. Python keeps what must stay Python: `SpooledTemporaryFile` is looked up in this module
-when a file part starts (patching `tachyon_engine.formparsers.SpooledTemporaryFile` works as
-for Starlette), file data goes through `UploadFile.write` (rollover in a worker thread), and
-exception messages are formatted from the parser's own attributes.
+raised. Python keeps what must stay Python: `SpooledTemporaryFile`, `UploadFile` and `Headers`
+are looked up when a file part starts, in the module whose callbacks the parser has (this one
+for these classes, `starlette.formparsers` for Starlette's), so patching
+`tachyon_engine.formparsers.SpooledTemporaryFile` (or, under `install()`,
+`starlette.formparsers.SpooledTemporaryFile`) works as for Starlette. File data goes through
+`UploadFile.write`, or exactly what it does: while a standard spooled file stays in memory,
+the Rust parser appends the received chunk (or a `memoryview` slice of it) to its buffer
+itself; once rolled over, data is written in a worker thread. Exception messages are
+formatted from the parser's own attributes.
 
-Starlette's own code (on python-multipart) runs instead when the fast path cannot be exact:
-another python-multipart version, a subclass overriding a callback, limits that are not plain
+The two `parse` functions are also what `install()` puts on Starlette's own classes: they
+work on instances of either, and fall back by calling Starlette's saved `parse` (never
+`super()`). Starlette's own code runs when the fast path cannot be exact: another
+python-multipart version, a subclass overriding a callback, limits that are not plain
 `int`/`float`. Without python-multipart, constructing a parser fails with Starlette's own
 `AssertionError`, as it does for Starlette.
 """
@@ -18,6 +25,7 @@ another python-multipart version, a subclass overriding a callback, limits that 
 from __future__ import annotations
 
 import codecs
+import io
 import logging
 import tempfile
 from tempfile import SpooledTemporaryFile
@@ -37,6 +45,7 @@ from starlette.formparsers import (  # type: ignore[attr-defined]
 )
 
 from tachyon_engine import _core
+from tachyon_engine._patching import original
 from tachyon_engine.concurrency import run_in_threadpool
 from tachyon_engine.datastructures import (
     FormData as FormData,
@@ -51,8 +60,8 @@ from tachyon_engine.exceptions import (
 _PORTED_VERSION = "0.0.32"
 # Once a file has rolled over to disk, its data is written in batches of this size (one
 # worker-thread call per batch instead of one per received chunk; the received chunks are
-# written as they are, never joined). While it is in memory, every piece is written as
-# Starlette writes it, so peak memory stays Starlette's (its in-memory spool).
+# written as they are, never joined). While it is in memory, every piece is appended to the
+# spool buffer as Starlette appends it, so peak memory stays Starlette's (its in-memory spool).
 _DISK_WRITE_SIZE = 1024 * 1024
 _BIG = 2**60
 
@@ -70,28 +79,34 @@ def _fast_path_available() -> bool:
 
 def _limit(value: Any) -> float | None:
     """A limit as Rust compares it, or None when it is not a plain `int` / `float`."""
+    if type(value) is int:
+        # Clamped to +-2**60 (exact as a float, and beyond any count Rust can reach).
+        return float(value) if -_BIG <= value <= _BIG else float(_BIG if value > 0 else -_BIG)
     if type(value) is float:
         return value
-    if type(value) is int:
-        return float(max(min(value, _BIG), -_BIG))
     return None
 
 
-def _callbacks(cls: type, names: tuple[str, ...]) -> list[tuple[str, Any]]:
-    return [(name, getattr(cls, name)) for name in names]
+def _count(value: int) -> int:
+    """A non-negative `int` limit for Rust: `value` clamped to 0..2**60."""
+    return value if 0 <= value <= _BIG else (_BIG if value > 0 else 0)
 
 
-def _overrides(cls: type, originals: list[tuple[str, Any]]) -> bool:
+def _overrides(cls: type, originals: dict[str, tuple[Any, ...]]) -> bool:
     """Whether `cls` has another callback than the ones the Rust parser reproduces (checked
     on every parse: classes can be patched at any time)."""
-    for name, original in originals:
-        if getattr(cls, name) is not original:
+    for name, accepted in originals.items():
+        if getattr(cls, name) not in accepted:
             return True
     return False
 
 
 def _new_form(items: list[tuple[str, Any]], mapping: dict[str, Any]) -> FormData:
-    """`FormData(items)`, with the `_list` / `_dict` pair built in Rust."""
+    """`FormData(items)` as Starlette's parsers build it (with the `FormData` of
+    `starlette.formparsers`), the `_list` / `_dict` pair built in Rust."""
+    form_data: type[FormData] = starlette.formparsers.FormData  # type: ignore[attr-defined]
+    if form_data is not _FORM_DATA:
+        return form_data(items)
     form = FormData.__new__(FormData)
     form._list = items
     form._dict = mapping
@@ -102,26 +117,51 @@ def _as_bytes(chunk: Any) -> bytes:
     return chunk if type(chunk) is bytes else bytes(chunk)
 
 
+# python-multipart's `parse_options_header` when it is the release the Rust port reproduces.
+_PORTED_OPTIONS = parse_options_header if getattr(multipart, "__version__", None) == _PORTED_VERSION else None
+
+
+def _parse_options(function: Any, value: Any) -> tuple[bytes, dict[bytes, bytes]]:
+    """`function(value)`, in Rust when `function` is python-multipart's `parse_options_header`
+    and `value` a `str` of latin-1 characters (what Starlette's headers hold)."""
+    if function is _PORTED_OPTIONS and function is not None:
+        parsed = _core.parse_options_header(value)
+        if parsed is not NotImplemented:
+            return parsed
+    return function(value)  # type: ignore[no-any-return]
+
+
 _NEW_FILE, _WRITE, _SEEK = 0, 1, 2
+_FORM_DATA = FormData
+# What the direct writes reproduce: `UploadFile.write` and `SpooledTemporaryFile.write` as
+# they are now (a class patched since makes every write go through it).
+_UPLOAD_WRITE = UploadFile.write
+_SPOOLED_WRITE = tempfile.SpooledTemporaryFile.write
 
 
-def _standard(upload: UploadFile) -> bool:
-    """Whether `upload` is an exact `UploadFile` over an exact `SpooledTemporaryFile`."""
-    file: Any = upload.file
-    return type(upload) is UploadFile and type(file) is tempfile.SpooledTemporaryFile
+def _standard(upload: Any, spooled: Any) -> bool:
+    """Whether `upload` is an exact `UploadFile` over `spooled`, an exact binary
+    `SpooledTemporaryFile`, with the stock `write` methods."""
+    return (
+        type(upload) is UploadFile
+        and type(spooled) is tempfile.SpooledTemporaryFile
+        and upload.file is spooled
+        and type(spooled._file) is io.BytesIO
+        and UploadFile.write is _UPLOAD_WRITE
+        and tempfile.SpooledTemporaryFile.write is _SPOOLED_WRITE
+    )
 
 
 def _write_in_memory(operation: tuple[Any, ...], files: list[UploadFile], spools: list[Any]) -> bool:
-    """Performs a write operation when it is a write of `bytes` to a standard spooled file
-    still in memory that the write does not roll over: what `UploadFile.write` and
-    `SpooledTemporaryFile.write` then do, straight to the in-memory buffer. False otherwise."""
-    if operation[0] != _WRITE:
-        return False
+    """Performs a write operation when it is a write of `bytes` (or of a `memoryview` of them)
+    to a standard spooled file still in memory that the write does not roll over: what
+    `UploadFile.write` and `SpooledTemporaryFile.write` then do, straight to the in-memory
+    buffer. False otherwise."""
     _, index, data = operation
     spooled = spools[index]
     if (
         spooled is None
-        or type(data) is not bytes
+        or type(data) is list
         or spooled._rolled
         or (spooled._max_size and spooled._file.tell() + len(data) > spooled._max_size)
     ):
@@ -132,11 +172,11 @@ def _write_in_memory(operation: tuple[Any, ...], files: list[UploadFile], spools
     return True
 
 
-async def _write_pieces(upload: UploadFile, pieces: list[bytes]) -> None:
-    """`for piece in pieces: await upload.write(piece)`, in one worker-thread call when
-    the upload is a standard spooled file already rolled over to disk (where each
-    `UploadFile.write` would be a worker-thread call of its own)."""
-    spooled: Any = upload.file if _standard(upload) else None
+async def _write_pieces(upload: UploadFile, spooled: Any, pieces: list[Any]) -> None:
+    """`for piece in pieces: await upload.write(bytes(piece))`, in one worker-thread call
+    when the upload is a standard spooled file (`spooled` not None) already rolled over to
+    disk (where each `UploadFile.write` would be a worker-thread call of its own; the file
+    takes `memoryview` slices as they are)."""
     if spooled is not None and spooled._rolled:
         if upload.size is not None:
             upload.size += sum(map(len, pieces))
@@ -148,8 +188,15 @@ async def _write_pieces(upload: UploadFile, pieces: list[bytes]) -> None:
             pieces.clear()
         return
     for piece in pieces:
-        await upload.write(piece)
+        await upload.write(_as_bytes(piece))
 
+
+# The functions below are the parsers' `parse`, shared by tachyon_engine's subclasses and by
+# `install()`, which puts them on Starlette's own classes: `self` may be an instance of either,
+# so they call Starlette's saved `parse` to fall back (never `super()`) and use no method that
+# only tachyon_engine's classes have.
+_stock_form_parse = original(starlette.formparsers.FormParser, "parse")
+_stock_multipart_parse = original(starlette.formparsers.MultiPartParser, "parse")
 
 _FORM_CALLBACKS = ("on_field_start", "on_field_name", "on_field_data", "on_field_end")
 
@@ -165,29 +212,30 @@ class FormParser(_StarletteFormParser):
             or not _fast_path_available()
             or _overrides(type(self), _FORM_ORIGINALS)
         ):
-            return await super().parse()
+            return await _stock_form_parse(self)  # type: ignore[no-any-return]
         parser = _core.UrlencodedFormParser(max_fields, max_part_size)
         async for chunk in self.stream:
             error = parser.feed(_as_bytes(chunk))
             if error is not None:
-                self._raise_limit(parser, error)
+                _raise_limit(self, parser, error)
         error = parser.finish()
         if error is not None:
-            self._raise_limit(parser, error)
+            _raise_limit(self, parser, error)
         self._current_fields = parser.state()[0]
         self._items, mapping = parser.result()
         return _new_form(self._items, mapping)
 
-    def _raise_limit(self, parser: _core.UrlencodedFormParser, error: int) -> NoReturn:
-        # The field being parsed when the limit tripped, as Starlette's callbacks leave it.
-        self._current_fields, self._current_field_size, name, value = parser.state()
-        self._field_name, self._field_value = bytearray(name), bytearray(value)
-        if error == 1:
-            raise MultiPartException(f"Too many fields. Maximum number of fields is {self.max_fields}.")
-        raise MultiPartException(f"Field exceeded maximum size of {int(self.max_part_size / 1024)}KB.")
+
+def _raise_limit(self: _StarletteFormParser, parser: _core.UrlencodedFormParser, error: int) -> NoReturn:
+    # The field being parsed when the limit tripped, as Starlette's callbacks leave it.
+    self._current_fields, self._current_field_size, name, value = parser.state()
+    self._field_name, self._field_value = bytearray(name), bytearray(value)
+    if error == 1:
+        raise MultiPartException(f"Too many fields. Maximum number of fields is {self.max_fields}.")
+    raise MultiPartException(f"Field exceeded maximum size of {int(self.max_part_size / 1024)}KB.")
 
 
-_FORM_ORIGINALS = _callbacks(FormParser, _FORM_CALLBACKS)
+_FORM_ORIGINALS = {name: (getattr(_StarletteFormParser, name),) for name in _FORM_CALLBACKS}
 
 _MULTIPART_CALLBACKS = (
     "on_part_begin",
@@ -232,24 +280,14 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
             headers=Headers(raw=part.item_headers),
         )
 
-    def _native_settings(self) -> tuple[float, float, float, int, int] | None:
-        """The limits for the Rust parser, or None when Starlette's own code must run."""
-        if not _fast_path_available() or _overrides(type(self), _MULTIPART_ORIGINALS):
-            return None
-        limits = _limit(self.max_files), _limit(self.max_fields), _limit(self.max_part_size)
-        defaults = starlette.formparsers.multipart.MultipartParser.__init__.__kwdefaults__ or {}  # type: ignore[attr-defined]
-        header_count, header_size = defaults.get("max_header_count"), defaults.get("max_header_size")
-        if None in limits or type(header_count) is not int or type(header_size) is not int:
-            return None
-        max_files, max_fields, max_part_size = limits
-        assert max_files is not None and max_fields is not None and max_part_size is not None
-        return max_files, max_fields, max_part_size, max(0, min(header_count, _BIG)), max(0, min(header_size, _BIG))
-
     async def parse(self) -> FormData:
-        settings = self._native_settings()
+        settings = _native_settings(self)
         if settings is None:
-            return await super().parse()
-        _, params = parse_options_header(self.headers["Content-Type"])
+            return await _stock_multipart_parse(self)  # type: ignore[no-any-return]
+        # The module whose `SpooledTemporaryFile`, `UploadFile` and `Headers` Starlette's
+        # callbacks would use: `starlette.formparsers`, or this one for this class's callback.
+        namespace = type(self).on_headers_finished.__globals__
+        _, params = _parse_options(namespace["parse_options_header"], self.headers["Content-Type"])
         charset = params.get(b"charset", "utf-8")
         if isinstance(charset, bytes):
             charset = charset.decode("latin-1")
@@ -264,8 +302,8 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
 
         files: list[UploadFile] = []
         # Per file, the spooled file when it is a standard `SpooledTemporaryFile` (written to
-        # directly while in memory, in batches once on disk), else None: a patched class sees
-        # every write Starlette would make.
+        # directly while in memory, by Rust once the file exists; in batches once on disk),
+        # else None: a patched class sees every write Starlette would make.
         spools: list[Any] = []
         parser: _core.MultipartFormParser | None = None
         try:
@@ -276,11 +314,11 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
             parser = _core.MultipartFormParser(boundary, self._charset, *settings, 0)
             async for chunk in self.stream:
                 operations = parser.feed(chunk if type(chunk) is bytes else bytes(chunk))
-                if operations is not None and not (
-                    len(operations) == 1 and _write_in_memory(operations[0], files, spools)
-                ):
-                    await self._apply(parser, operations, files, spools)
-            await self._apply(parser, parser.finish(), files, spools)
+                if operations is not None:
+                    await _apply(self, namespace, parser, operations, files, spools)
+            operations = parser.finish()
+            if operations is not None:
+                await _apply(self, namespace, parser, operations, files, spools)
             self._current_files, self._current_fields = parser.counts()
         except BaseException as exc:
             if parser is not None:
@@ -295,56 +333,86 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
         self.items, mapping = parser.result(files, lambda raw: _user_safe_decode(raw, charset))
         return _new_form(self.items, mapping)
 
-    async def _apply(
-        self, parser: _core.MultipartFormParser, operations: list[Any], files: list[UploadFile], spools: list[Any]
-    ) -> None:
-        for operation in operations:
-            kind = operation[0]
-            if kind == _WRITE:
-                _, index, data = operation
-                upload, spooled = files[index], spools[index]
-                if type(data) is list:
-                    await _write_pieces(upload, data)
-                elif not _write_in_memory(operation, files, spools):
-                    await upload.write(data)
-                    if spooled is not None and spooled._rolled:
-                        parser.flush_size = _DISK_WRITE_SIZE
-            elif kind == _NEW_FILE:
-                _, filename, headers = operation
-                spooled = SpooledTemporaryFile(max_size=self.spool_max_size)
-                self._files_to_close_on_error.append(spooled)
-                files.append(
-                    UploadFile(
-                        file=spooled,  # type: ignore[arg-type]
-                        size=0,
-                        filename=filename if isinstance(filename, str) else _user_safe_decode(filename, self._charset),
-                        headers=Headers(raw=headers),
-                    )
-                )
-                spools.append(spooled if type(spooled) is tempfile.SpooledTemporaryFile else None)
-                parser.flush_size = 0
-            elif kind == _SEEK:
-                await files[operation[1]].seek(0)
+
+_MultiPart = starlette.formparsers.MultiPartParser
+
+# Starlette's callbacks, and this module's `on_headers_finished` (Starlette's, with this
+# module's names): the callbacks the Rust parser reproduces.
+_MULTIPART_ORIGINALS = {
+    name: tuple({getattr(_MultiPart, name), getattr(MultiPartParser, name)}) for name in _MULTIPART_CALLBACKS
+}
+
+
+def _native_settings(self: _MultiPart) -> tuple[float, float, float, int, int] | None:
+    """The limits for the Rust parser, or None when Starlette's own code must run."""
+    if not _fast_path_available() or _overrides(type(self), _MULTIPART_ORIGINALS):
+        return None
+    limits = _limit(self.max_files), _limit(self.max_fields), _limit(self.max_part_size)
+    defaults = starlette.formparsers.multipart.MultipartParser.__init__.__kwdefaults__ or {}  # type: ignore[attr-defined]
+    header_count, header_size = defaults.get("max_header_count"), defaults.get("max_header_size")
+    if None in limits or type(header_count) is not int or type(header_size) is not int:
+        return None
+    max_files, max_fields, max_part_size = limits
+    assert max_files is not None and max_fields is not None and max_part_size is not None
+    return max_files, max_fields, max_part_size, _count(header_count), _count(header_size)
+
+
+async def _apply(
+    self: _MultiPart,
+    namespace: dict[str, Any],
+    parser: _core.MultipartFormParser,
+    operations: list[Any],
+    files: list[UploadFile],
+    spools: list[Any],
+) -> None:
+    for operation in operations:
+        kind = operation[0]
+        if kind == _WRITE:
+            _, index, data = operation
+            upload, spooled = files[index], spools[index]
+            if type(data) is list:
+                await _write_pieces(upload, spooled, data)
+            elif not _write_in_memory(operation, files, spools):
+                await upload.write(_as_bytes(data))
+                if spooled is not None and spooled._rolled:
+                    parser.flush_size = _DISK_WRITE_SIZE
+        elif kind == _NEW_FILE:
+            _, filename, headers = operation
+            spooled = namespace["SpooledTemporaryFile"](max_size=self.spool_max_size)
+            self._files_to_close_on_error.append(spooled)
+            upload = namespace["UploadFile"](
+                file=spooled,
+                size=0,
+                filename=filename if isinstance(filename, str) else _user_safe_decode(filename, self._charset),
+                headers=namespace["Headers"](raw=headers),
+            )
+            files.append(upload)
+            if _standard(upload, spooled):
+                spools.append(spooled)
+                parser.memory_file(len(files) - 1, upload, spooled)
             else:
-                self._raise(operation[1:])
-
-    def _raise(self, error: tuple[int, str, int, bool]) -> NoReturn:
-        code, message, offset, logged = error
-        if code == 0:
-            if logged:
-                _logger.warning(message)
-            raise MultipartParseError(message, offset=offset)
-        if code == 1:
-            try:
-                raise KeyError(b"name")
-            except KeyError:
-                # Starlette raises it while handling the KeyError of `options[b"name"]`.
-                raise MultiPartException('The Content-Disposition header field "name" must be provided.')  # noqa: B904
-        if code == 2:
-            raise MultiPartException(f"Too many files. Maximum number of files is {self.max_files}.")
-        if code == 3:
-            raise MultiPartException(f"Too many fields. Maximum number of fields is {self.max_fields}.")
-        raise MultiPartException(f"Part exceeded maximum size of {int(self.max_part_size / 1024)}KB.")
+                spools.append(None)
+            parser.flush_size = 0
+        elif kind == _SEEK:
+            await files[operation[1]].seek(0)
+        else:
+            _raise(self, operation[1:])
 
 
-_MULTIPART_ORIGINALS = _callbacks(MultiPartParser, _MULTIPART_CALLBACKS)
+def _raise(self: _MultiPart, error: tuple[int, str, int, bool]) -> NoReturn:
+    code, message, offset, logged = error
+    if code == 0:
+        if logged:
+            _logger.warning(message)
+        raise MultipartParseError(message, offset=offset)
+    if code == 1:
+        try:
+            raise KeyError(b"name")
+        except KeyError:
+            # Starlette raises it while handling the KeyError of `options[b"name"]`.
+            raise MultiPartException('The Content-Disposition header field "name" must be provided.')  # noqa: B904
+    if code == 2:
+        raise MultiPartException(f"Too many files. Maximum number of files is {self.max_files}.")
+    if code == 3:
+        raise MultiPartException(f"Too many fields. Maximum number of fields is {self.max_fields}.")
+    raise MultiPartException(f"Part exceeded maximum size of {int(self.max_part_size / 1024)}KB.")

@@ -43,6 +43,7 @@ from tachyon_engine.formparsers import (
     FormParser as FormParser,
     MultiPartException as MultiPartException,
     MultiPartParser as MultiPartParser,
+    _parse_options,
 )
 from tachyon_engine.types import (
     Message as Message,
@@ -139,7 +140,7 @@ class Request(HTTPConnection[StateT], starlette.requests.Request[StateT]):
             assert parse_options_header is not None, (
                 "The `python-multipart` library must be installed to use form parsing."
             )
-            content_type, _ = parse_options_header(self.headers.get("Content-Type"))
+            content_type, _ = _parse_options(parse_options_header, self.headers.get("Content-Type"))
             make_parser: Callable[[Headers, AsyncGenerator[bytes, None]], MultiPartParser | FormParser]
             if content_type == b"multipart/form-data":
                 make_parser = partial(

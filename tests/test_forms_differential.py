@@ -6,6 +6,7 @@ same HTTP responses through an app."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sys
 import tempfile
@@ -17,6 +18,7 @@ from unittest import mock
 
 import pytest
 import starlette.applications
+import starlette.datastructures
 import starlette.formparsers
 import starlette.requests
 import starlette.responses
@@ -322,6 +324,109 @@ def test_callback_overrides_take_starlette_path() -> None:
     assert seen == [b"1", b"2"]
 
 
+def test_a_patched_upload_write_sees_every_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Rust parser writes to a spool itself only under the stock `UploadFile.write`: a
+    patched one is called as Starlette calls it (same pieces, as `bytes`)."""
+    stock_write = starlette.datastructures.UploadFile.write
+    body = (
+        b'--B\r\nContent-Disposition: form-data; name="f"; filename="a"\r\n\r\n'
+        + bytes(range(256)) * 40
+        + b"\r\n--B--\r\n"
+    )
+    chunks = [body[i : i + 1000] for i in range(0, len(body), 1000)]
+    seen: dict[str, list[tuple[type, bytes]]] = {}
+    for module in (starlette.formparsers, tachyon_engine.formparsers):
+        calls: list[tuple[type, bytes]] = []
+
+        async def write(self: Any, data: bytes, calls: list[tuple[type, bytes]] = calls) -> None:
+            calls.append((type(data), bytes(data)))
+            await stock_write(self, data)
+
+        monkeypatch.setattr(starlette.datastructures.UploadFile, "write", write)
+        parser = module.MultiPartParser(Headers({"content-type": "multipart/form-data; boundary=B"}), _stream(chunks))
+        form = asyncio.run(parser.parse())
+        asyncio.run(form.close())
+        seen[module.__name__] = calls
+    assert seen["tachyon_engine.formparsers"] == seen["starlette.formparsers"]
+    assert len(seen["starlette.formparsers"]) == len(chunks)
+
+
+@contextmanager
+def _installed() -> Iterator[None]:
+    tachyon_engine.install()
+    try:
+        yield
+    finally:
+        assert tachyon_engine.uninstall() == []
+
+
+@FEW
+@given(st.data(), urlencoded_bodies, limits, part_sizes)
+def test_installed_urlencoded_matches_stock(
+    data: st.DataObject, body: bytes, max_fields: Any, max_part_size: int
+) -> None:
+    """Under `install()`, Starlette's own `FormParser` parses in Rust, with the same results."""
+    chunks = data.draw(cuts(body))
+    headers = Headers({"content-type": "application/x-www-form-urlencoded"})
+    results = []
+    for context in (_nothing, _installed):
+        with context():
+            parser = starlette.formparsers.FormParser(
+                headers, _stream(chunks), max_fields=max_fields, max_part_size=max_part_size
+            )
+            results.append(_run(parser.parse, _urlencoded_state(parser)))
+    assert results[0] == results[1]
+
+
+@FEW
+@given(
+    st.data(),
+    multipart_bodies(),
+    limits,
+    limits,
+    part_sizes,
+    st.sampled_from([None, "utf-8", "latin-1"]),
+    st.sampled_from([1024 * 1024, 0, 8, -1]),
+)
+def test_installed_multipart_matches_stock(
+    data: st.DataObject,
+    boundary_body: tuple[bytes, bytes],
+    max_files: Any,
+    max_fields: Any,
+    max_part_size: int,
+    charset: str | None,
+    spool: int,
+) -> None:
+    """Under `install()`, Starlette's own `MultiPartParser` parses in Rust, with the same
+    results; `SpooledTemporaryFile` is looked up in `starlette.formparsers` (`_multipart`
+    patches it there and tracks the files created)."""
+    boundary, body = boundary_body
+    chunks = data.draw(cuts(body))
+    limits = {"max_files": max_files, "max_fields": max_fields, "max_part_size": max_part_size}
+    stock = _multipart(starlette.formparsers, boundary, chunks, charset, spool, **limits)
+    with _installed():
+        ours = _multipart(starlette.formparsers, boundary, chunks, charset, spool, **limits)
+    assert ours == stock
+
+
+@pytest.mark.parametrize("size", [0, 100_000, 1024 * 1024 + 1])
+def test_installed_large_files_match_stock(size: int) -> None:
+    content = bytes(range(256)) * (size // 256) + b"\r\n--Bou" * (size % 3)
+    body = (
+        b'--Boundary\r\nContent-Disposition: form-data; name="f"; filename="a.bin"\r\n\r\n'
+        + content
+        + b"\r\n--Boundary--\r\n"
+    )
+    chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+    stock = _multipart(starlette.formparsers, b"Boundary", chunks, None, 1024 * 1024)
+    before = tachyon_engine.native_counts()["form_parses"]
+    with _installed():
+        ours = _multipart(starlette.formparsers, b"Boundary", chunks, None, 1024 * 1024)
+    assert tachyon_engine.native_counts()["form_parses"] == before + 1
+    assert ours == stock
+    assert ours[0][0][1][0][-1] == content
+
+
 # ---------------------------------------------------------------------------- through an app
 
 
@@ -379,12 +484,15 @@ def test_same_responses_through_an_app(boundary_body: tuple[bytes | None, bytes]
 def test_the_native_parsers_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     """The differential tests above would also pass if every parse fell back to Starlette (a
     python-multipart version other than the ported one does that): with Starlette's own
-    `parse` disabled, tachyon_engine still parses both kinds of form."""
+    `parse` disabled (the saved functions the fallback calls, and the class attributes),
+    tachyon_engine still parses both kinds of form, and counts them."""
     assert tachyon_engine.formparsers._fast_path_available()
 
     async def refuse(self: Any) -> Any:
         raise AssertionError("Starlette's parser ran")
 
+    monkeypatch.setattr(tachyon_engine.formparsers, "_stock_form_parse", refuse)
+    monkeypatch.setattr(tachyon_engine.formparsers, "_stock_multipart_parse", refuse)
     monkeypatch.setattr(starlette.formparsers.FormParser, "parse", refuse)
     monkeypatch.setattr(starlette.formparsers.MultiPartParser, "parse", refuse)
     urlencoded = tachyon_engine.formparsers.FormParser(
@@ -398,6 +506,66 @@ def test_the_native_parsers_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     async def parse_both() -> list[Any]:
         return [await _describe(await urlencoded.parse()), await _describe(await multipart.parse())]
 
+    before = tachyon_engine.native_counts()["form_parses"]
     fields, files = asyncio.run(parse_both())
     assert fields == [("a", "1"), ("b", "2")]
     assert [(name, filename, content) for name, _, filename, _, _, _, content in files] == [("f", "x.txt", b"data")]
+    assert tachyon_engine.native_counts()["form_parses"] == before + 2
+
+
+_OPTION_PIECES = [
+    "multipart/form-data",
+    "Text/HTML",
+    "form-data",
+    ";",
+    "; ",
+    "=",
+    '"',
+    "\\",
+    '\\"',
+    "\\\\",
+    " ",
+    "\t",
+    "boundary",
+    "BOUNDARY",
+    "charset",
+    "utf-8",
+    "name",
+    "filename",
+    "name*",
+    "C:\\",
+    "a",
+    "é",
+    "\xa0",
+    "\x85",
+    "\xdf",
+    "\xc0",
+    "ÿ",
+    "€",
+    "\ud800",
+]
+
+
+@MANY
+@given(st.lists(st.sampled_from(_OPTION_PIECES), max_size=12).map("".join))
+def test_parse_options_header_matches_python_multipart(value: str) -> None:
+    function = starlette.formparsers.parse_options_header  # type: ignore[attr-defined]
+
+    def outcome(call: Callable[[], Any]) -> Any:
+        try:
+            ctype, options = call()
+        except Exception as exc:
+            return type(exc), str(exc)
+        return type(ctype), ctype, type(options), list(options.items())
+
+    expected = outcome(lambda: function(value))
+    assert outcome(lambda: tachyon_engine.formparsers._parse_options(function, value)) == expected
+    native = tachyon_engine._core.parse_options_header(value)
+    if value and all(ord(c) < 256 for c in value):
+        assert outcome(lambda: native) == expected
+    else:
+        assert native is NotImplemented
+    others: tuple[Any, ...] = (None, b"", b"text/plain; a=1", "", 1)
+    for other in others:
+        ours = outcome(functools.partial(tachyon_engine.formparsers._parse_options, function, other))
+        assert ours == outcome(functools.partial(function, other))

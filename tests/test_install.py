@@ -112,8 +112,21 @@ def _stock_app() -> Starlette:
         response.set_cookie("session", "a b==", max_age=60, expires="Wed, 21 Oct 2037 07:28:00 GMT", httponly=True)
         return response
 
+    async def form(request: Any) -> JSONResponse:
+        async with request.form() as data:
+            items = []
+            for name, value in data.multi_items():
+                if isinstance(value, str):
+                    items.append([name, value])
+                else:
+                    content = await value.read()
+                    items.append(
+                        [name, value.filename, value.size, value.content_type, len(content), content[-9:].hex()]
+                    )
+        return JSONResponse(items)
+
     routes = [Route(f"/r{i}/{{n:int}}", endpoint, methods=["GET", "POST"]) for i in range(30)]
-    return Starlette(routes=[*routes, Route("/login", login)])
+    return Starlette(routes=[*routes, Route("/login", login), Route("/form", form, methods=["POST"])])
 
 
 REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
@@ -123,6 +136,16 @@ REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("GET", "/r3/1/", {"follow_redirects": False}),
     ("GET", "/missing", {}),
     ("GET", "/login", {}),
+    ("POST", "/form", {"data": {"a": "1", "b": "é &"}}),
+    (
+        "POST",
+        "/form",
+        {
+            "data": {"field": "x"},
+            "files": {"small": ("a.txt", b"hello", "text/plain"), "big": ("b.bin", bytes(range(256)) * 6000)},
+        },
+    ),
+    ("POST", "/form", {"content": b"--b\r\nbroken", "headers": {"content-type": "multipart/form-data; boundary=b"}}),
 ]
 
 
@@ -150,6 +173,7 @@ def test_installed_starlette_answers_like_stock_and_runs_natively() -> None:
     assert after["route_native_matches"] > before["route_native_matches"]
     assert after["json_renders"] > before["json_renders"]
     assert after["json_parses"] > before["json_parses"]
+    assert after["form_parses"] == before["form_parses"] + 3
     # An app built after uninstall() runs stock code again: no native route match.
     app = _stock_app()
     before = tachyon_engine.native_counts()

@@ -5,11 +5,60 @@
 //! `UploadFile`, raising Starlette's exceptions with messages formatted from its own
 //! attributes).
 
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyMemoryView, PySlice, PyString, PyTuple};
 
 use super::multipart::{Action, Charset, FileData, Form, FormError, Item, MultipartParser, Text};
+use super::options::parse_options;
 use super::urlencoded::{LimitError, UrlencodedParser};
+use crate::fast_path::exact_str;
+
+/// python-multipart's `parse_options_header(value)` for a non-empty exact `str` of latin-1
+/// characters (what Starlette's headers hold): `(content_type, {key: value})` as `bytes`;
+/// `NotImplemented` for any other value (Python's function then runs, and raises as it does).
+#[pyfunction]
+#[pyo3(signature = (value, /))]
+fn parse_options_header<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = value.py();
+    let Ok(text) = exact_str(value) else {
+        return Ok(py.NotImplemented().into_bound(py));
+    };
+    let mut latin1 = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        match u8::try_from(u32::from(c)) {
+            Ok(byte) => latin1.push(byte),
+            Err(_) => return Ok(py.NotImplemented().into_bound(py)),
+        }
+    }
+    if latin1.is_empty() {
+        return Ok(py.NotImplemented().into_bound(py));
+    }
+    let (ctype, options) = parse_options(&latin1);
+    let dict = PyDict::new(py);
+    for (key, val) in options {
+        dict.set_item(PyBytes::new(py, &key), PyBytes::new(py, &val))?;
+    }
+    Ok((PyBytes::new(py, &ctype), dict)
+        .into_pyobject(py)?
+        .into_any())
+}
+
+/// `chunk[start:end]` without copying: the chunk itself, or a `memoryview` slice of it.
+fn chunk_slice<'py>(
+    chunk: &Bound<'py, PyBytes>,
+    start: usize,
+    end: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    if start == 0 && end == chunk.as_bytes().len() {
+        return Ok(chunk.clone().into_any());
+    }
+    let py = chunk.py();
+    let (Ok(first), Ok(last)) = (isize::try_from(start), isize::try_from(end)) else {
+        return Ok(PyBytes::new(py, &chunk.as_bytes()[start..end]).into_any());
+    };
+    PyMemoryView::from(chunk.as_any())?.get_item(PySlice::new(py, first, last, 1))
+}
 
 /// `application/x-www-form-urlencoded`: `feed` / `finish` return `None`, or the limit that
 /// tripped (1: too many fields, 2: field too large).
@@ -30,6 +79,7 @@ fn limit_code(result: Result<(), LimitError>) -> Option<u8> {
 impl UrlencodedFormParser {
     #[new]
     fn new(max_fields: f64, max_part_size: f64) -> Self {
+        crate::stats::FORM_PARSES.hit();
         Self {
             inner: UrlencodedParser::new(max_fields, max_part_size),
         }
@@ -69,9 +119,70 @@ impl UrlencodedFormParser {
 }
 
 /// File bytes waiting to be written: ranges of received chunks (kept alive), or owned bytes.
+/// Ranges reach Python as `memoryview` slices of the chunk (never copied).
 enum Pending {
     Chunk(Py<PyBytes>, usize, usize),
     Owned(Vec<u8>),
+}
+
+/// A file whose in-memory writes and final `seek(0)` Rust performs itself: an exact
+/// `UploadFile` over an exact `SpooledTemporaryFile` (Python checks both types when it
+/// registers the file). Each write is made only while the spool stays in memory, and is what
+/// `UploadFile.write` then does: `size += len(data)`, then `SpooledTemporaryFile.write`,
+/// which is `_file.write(data)` followed by a rollover check that cannot trip.
+struct MemoryFile {
+    upload: Py<PyAny>,
+    spooled: Py<PyAny>,
+}
+
+impl MemoryFile {
+    /// Whether the spool is still in memory (`not spooled._rolled`).
+    fn in_memory(spooled: &Bound<'_, PyAny>) -> PyResult<bool> {
+        Ok(!spooled
+            .getattr(intern!(spooled.py(), "_rolled"))?
+            .is_truthy()?)
+    }
+
+    /// Writes `data` when that keeps the spool in memory; false (nothing done) otherwise.
+    fn write(&self, data: &Bound<'_, PyAny>, length: usize) -> PyResult<bool> {
+        let py = data.py();
+        let spooled = self.spooled.bind(py);
+        if !Self::in_memory(spooled)? {
+            return Ok(false);
+        }
+        let file = spooled.getattr(intern!(py, "_file"))?;
+        let max_size = spooled.getattr(intern!(py, "_max_size"))?;
+        if max_size.is_truthy()? {
+            // `tell() + len(data) > max_size` would roll over: Python's path does that.
+            let Ok(max_size) = max_size.extract::<i64>() else {
+                return Ok(false);
+            };
+            let position: i64 = file.call_method0(intern!(py, "tell"))?.extract()?;
+            let Ok(length) = i64::try_from(length) else {
+                return Ok(false);
+            };
+            if position.saturating_add(length) > max_size {
+                return Ok(false);
+            }
+        }
+        let upload = self.upload.bind(py);
+        let size = upload.getattr(intern!(py, "size"))?;
+        if !size.is_none() {
+            upload.setattr(intern!(py, "size"), size.add(length)?)?;
+        }
+        file.call_method1(intern!(py, "write"), (data,))?;
+        Ok(true)
+    }
+
+    /// `await upload.seek(0)` for a spool still in memory; false (nothing done) otherwise.
+    fn rewind(&self, py: Python<'_>) -> PyResult<bool> {
+        let spooled = self.spooled.bind(py);
+        if !Self::in_memory(spooled)? {
+            return Ok(false);
+        }
+        spooled.call_method1(intern!(py, "seek"), (0,))?;
+        Ok(true)
+    }
 }
 
 /// Operation kinds in the list `MultipartFormParser.feed` returns, in execution order.
@@ -81,9 +192,12 @@ const SEEK: u8 = 2;
 const ERROR: u8 = 3;
 
 /// `multipart/form-data`. `feed` returns `None` when Python has nothing to do, else a list
-/// of operations: `(0, filename, headers)` create the next file, `(1, file, data)` write
-/// `bytes` or a list of `bytes`, `(2, file)` the part is complete (`seek(0)`),
-/// `(3, code, message, offset, logged)` raise.
+/// of operations: `(0, filename, headers)` create the next file, `(1, file, data)` write a
+/// piece or a list of pieces (`bytes`, or `memoryview` slices of a chunk), `(2, file)` the
+/// part is complete (`seek(0)`), `(3, code, message, offset, logged)` raise. Writes and
+/// seeks of files registered with `memory_file` are made in `feed` itself when they are
+/// exactly what Python would do next: the chunk parsed without error and created no file,
+/// nothing is queued before them, and the spool stays in memory.
 #[pyclass(module = "tachyon_engine._core")]
 pub struct MultipartFormParser {
     inner: MultipartParser,
@@ -94,6 +208,8 @@ pub struct MultipartFormParser {
     pending: Vec<Pending>,
     pending_len: usize,
     pending_file: usize,
+    /// Per file (creation order), the file Rust may write itself, if registered.
+    memory_files: Vec<Option<MemoryFile>>,
 }
 
 #[pymethods]
@@ -117,13 +233,23 @@ impl MultipartFormParser {
             _ => Charset::Other,
         };
         let form = Form::new(charset, max_files, max_fields, max_part_size);
+        crate::stats::FORM_PARSES.hit();
         Self {
             inner: MultipartParser::new(boundary, form, max_header_count, max_header_size),
             flush_size,
             pending: Vec::new(),
             pending_len: 0,
             pending_file: 0,
+            memory_files: Vec::new(),
         }
+    }
+
+    /// Lets Rust write file number `index` itself while it stays in memory (see `MemoryFile`).
+    fn memory_file(&mut self, index: usize, upload: Py<PyAny>, spooled: Py<PyAny>) {
+        if self.memory_files.len() <= index {
+            self.memory_files.resize_with(index + 1, || None);
+        }
+        self.memory_files[index] = Some(MemoryFile { upload, spooled });
     }
 
     fn feed<'py>(&mut self, chunk: &Bound<'py, PyBytes>) -> PyResult<Option<Bound<'py, PyList>>> {
@@ -137,6 +263,12 @@ impl MultipartFormParser {
         // come first, then the error or the writes and seeks.
         let out = PyList::empty(py);
         let ops = PyList::empty(py);
+        // Rust makes the writes and seeks itself until the first one it leaves to Python.
+        let mut direct = result.is_ok()
+            && self.pending_len == 0
+            && !actions.iter().any(|a| matches!(a, Action::NewFile { .. }));
+        // Starlette writes all the data of a chunk, then rewinds the files it completed.
+        let mut seeks: Vec<usize> = Vec::new();
         for action in actions {
             match action {
                 Action::NewFile { filename, headers } => {
@@ -151,6 +283,12 @@ impl MultipartFormParser {
                 // Data of a chunk that failed is never written, as in Starlette.
                 _ if result.is_err() => {}
                 Action::Write { file, data } => {
+                    if direct {
+                        direct = self.write_directly(chunk, file, &data)?;
+                        if direct {
+                            continue;
+                        }
+                    }
                     if file != self.pending_file && self.pending_len > 0 {
                         self.flush(py, &ops)?;
                     }
@@ -170,13 +308,20 @@ impl MultipartFormParser {
                         self.flush(py, &ops)?;
                     }
                 }
-                Action::Seek { file } => {
-                    if self.pending_len > 0 {
-                        self.flush(py, &ops)?;
-                    }
-                    ops.append((SEEK, file))?;
+                Action::Seek { file } => seeks.push(file),
+            }
+        }
+        if !seeks.is_empty() && self.pending_len > 0 {
+            self.flush(py, &ops)?;
+        }
+        for file in seeks {
+            if direct {
+                direct = self.rewind_directly(py, file)?;
+                if direct {
+                    continue;
                 }
             }
+            ops.append((SEEK, file))?;
         }
         match result {
             Ok(()) => {
@@ -193,13 +338,14 @@ impl MultipartFormParser {
         Ok(Some(out))
     }
 
-    /// Writes still pending at the end of the body (a part the body never closed).
-    fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let ops = PyList::empty(py);
-        if self.pending_len > 0 {
-            self.flush(py, &ops)?;
+    /// Writes still pending at the end of the body (a part the body never closed), or `None`.
+    fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyList>>> {
+        if self.pending_len == 0 {
+            return Ok(None);
         }
-        Ok(ops)
+        let ops = PyList::empty(py);
+        self.flush(py, &ops)?;
+        Ok(Some(ops))
     }
 
     /// `(items, mapping)` for the `FormData`, given the `UploadFile`s in creation order and
@@ -236,23 +382,41 @@ impl MultipartFormParser {
 }
 
 impl MultipartFormParser {
-    /// Emits the pending file data: `bytes` for one piece, else a list of `bytes` pieces
-    /// (whole received chunks are passed as they are, never copied).
+    /// Writes file data to a registered in-memory file; false (nothing done) when Python must.
+    fn write_directly(
+        &self,
+        chunk: &Bound<'_, PyBytes>,
+        file: usize,
+        data: &FileData,
+    ) -> PyResult<bool> {
+        let Some(Some(memory)) = self.memory_files.get(file) else {
+            return Ok(false);
+        };
+        let (data, length) = match data {
+            FileData::Chunk(start, end) => (chunk_slice(chunk, *start, *end)?, end - start),
+            FileData::Owned(owned) => (PyBytes::new(chunk.py(), owned).into_any(), owned.len()),
+        };
+        memory.write(&data, length)
+    }
+
+    /// Rewinds a registered in-memory file; false (nothing done) when Python must.
+    fn rewind_directly(&self, py: Python<'_>, file: usize) -> PyResult<bool> {
+        match self.memory_files.get(file) {
+            Some(Some(memory)) => memory.rewind(py),
+            _ => Ok(false),
+        }
+    }
+
+    /// Emits the pending file data: one piece, else a list of pieces (whole received chunks
+    /// as they are, parts of chunks as `memoryview` slices, held-back bytes as `bytes`).
     fn flush<'py>(&mut self, py: Python<'py>, ops: &Bound<'py, PyList>) -> PyResult<()> {
         let pieces = std::mem::take(&mut self.pending);
         self.pending_len = 0;
-        let mut out: Vec<Bound<'py, PyBytes>> = Vec::with_capacity(pieces.len());
+        let mut out: Vec<Bound<'py, PyAny>> = Vec::with_capacity(pieces.len());
         for piece in pieces {
             out.push(match piece {
-                Pending::Chunk(bytes, start, end) => {
-                    let bytes = bytes.into_bound(py);
-                    if start == 0 && end == bytes.as_bytes().len() {
-                        bytes
-                    } else {
-                        PyBytes::new(py, &bytes.as_bytes()[start..end])
-                    }
-                }
-                Pending::Owned(owned) => PyBytes::new(py, &owned),
+                Pending::Chunk(bytes, start, end) => chunk_slice(bytes.bind(py), start, end)?,
+                Pending::Owned(owned) => PyBytes::new(py, &owned).into_any(),
             });
         }
         if out.len() == 1 {
@@ -290,6 +454,7 @@ fn error_tuple(py: Python<'_>, error: FormError) -> PyResult<Bound<'_, PyAny>> {
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(parse_options_header, m)?)?;
     m.add_class::<UrlencodedFormParser>()?;
     m.add_class::<MultipartFormParser>()
 }

@@ -1,10 +1,13 @@
-//! python-multipart 0.0.32's `parse_options_header` for a part's `Content-Disposition`,
-//! reduced to what Starlette reads from it: the `name` and `filename` options.
+//! python-multipart 0.0.32's `parse_options_header`: for the request's `Content-Type`
+//! (`_core.parse_options_header`), and for a part's `Content-Disposition`, reduced to what
+//! Starlette reads from it (the `name` and `filename` options).
 //!
 //! The header bytes are decoded as latin-1 there, so every byte is one character and this
 //! port works on bytes; `str.strip()` / `.lower()` use CPython's definitions restricted to
 //! the latin-1 range. `_parseparam` (vendored from the stdlib's `email.message`) is ported
 //! literally, including its index arithmetic, with Python's slice-index rules.
+
+use std::collections::HashMap;
 
 /// The options Starlette looks up; a later occurrence of a key replaces an earlier one.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -132,17 +135,59 @@ fn parseparam(value: &[u8]) -> Vec<Vec<u8>> {
     plist
 }
 
-/// The `name` and `filename` options of `parse_options_header(value)`.
-pub fn parse_disposition(value: Option<&[u8]>) -> Disposition {
-    let mut out = Disposition::default();
-    let value = match value {
-        Some(v) if !v.is_empty() => v,
-        _ => return out,
-    };
+/// Header options as `(key, value)` pairs, in dict order.
+pub type Options = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Up to this many options, a key is looked up by a linear search; beyond, through an index
+/// (a header can carry thousands of options).
+const LINEAR_OPTIONS: usize = 16;
+
+/// `parse_options_header(value)` for a value of latin-1 characters, one byte each: the content
+/// type and the options, in the order of the dict python-multipart builds (a later occurrence
+/// of a key replaces the value and keeps the first one's place).
+pub fn parse_options(value: &[u8]) -> (Vec<u8>, Options) {
+    if value.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
     if !value.contains(&b';') {
-        return out;
+        let lowered: Vec<u8> = value.iter().map(|&c| lower(c)).collect();
+        return (strip(&lowered).to_vec(), Vec::new());
     }
     let segments = parseparam(value);
+    let mut options: Options = Vec::new();
+    let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+    each_option(&segments, |key, val| {
+        let found = if options.len() <= LINEAR_OPTIONS {
+            options.iter().position(|(k, _)| k.as_slice() == key)
+        } else {
+            if index.is_empty() {
+                index.extend(
+                    options
+                        .iter()
+                        .enumerate()
+                        .map(|(at, (k, _))| (k.clone(), at)),
+                );
+            }
+            index.get(key).copied()
+        };
+        match found {
+            Some(at) => options[at].1 = val,
+            None => {
+                if !index.is_empty() {
+                    index.insert(key.to_vec(), options.len());
+                }
+                options.push((key.to_vec(), val));
+            }
+        }
+    });
+    // `_parseparam` always yields the part before the first `;`.
+    let ctype = segments.into_iter().next().unwrap_or_default();
+    (ctype, options)
+}
+
+/// Calls `on_option(key, value)` for each option of `_parseparam`'s `segments` (after the
+/// first, the content type), in order, as `parse_options_header` puts them in its dict.
+fn each_option(segments: &[Vec<u8>], mut on_option: impl FnMut(&[u8], Vec<u8>)) {
     for segment in segments.iter().skip(1) {
         let (key, val) = match segment.iter().position(|&b| b == b'=') {
             Some(p) => (&segment[..p], &segment[p + 1..]),
@@ -161,12 +206,22 @@ pub fn parse_disposition(value: Option<&[u8]>) -> Disposition {
             let last = val.iter().rposition(|&b| b == b'\\').map_or(0, |p| p + 1);
             val = val[last..].to_vec();
         }
-        match key {
-            b"name" => out.name = Some(val),
-            b"filename" => out.filename = Some(val),
-            _ => {}
-        }
+        on_option(key, val);
     }
+}
+
+/// The `name` and `filename` options of `parse_options_header(value)`.
+pub fn parse_disposition(value: Option<&[u8]>) -> Disposition {
+    let mut out = Disposition::default();
+    let value = match value {
+        Some(v) if v.contains(&b';') => v,
+        _ => return out,
+    };
+    each_option(&parseparam(value), |key, val| match key {
+        b"name" => out.name = Some(val),
+        b"filename" => out.filename = Some(val),
+        _ => {}
+    });
     out
 }
 
@@ -211,6 +266,44 @@ mod tests {
         assert_eq!(parse("form-data"), (None, None));
         assert_eq!(parse("form-data; filename*=utf-8''x"), (None, None));
         assert_eq!(parse("form-data; name=a; name=b"), (Some("b".into()), None));
+    }
+
+    #[test]
+    fn content_type_and_options_in_dict_order() {
+        let pair = |k: &str, v: &str| (k.as_bytes().to_vec(), v.as_bytes().to_vec());
+        assert_eq!(
+            parse_options(b"Multipart/Form-Data; boundary=x; A = 1; boundary=\"y\""),
+            (
+                b"Multipart/Form-Data".to_vec(),
+                vec![pair("boundary", "y"), pair("a", "1")]
+            )
+        );
+        assert_eq!(
+            parse_options(b" Text/HTML\xa0"),
+            (b"text/html".to_vec(), vec![])
+        );
+        assert_eq!(parse_options(b""), (vec![], vec![]));
+        assert_eq!(
+            parse_options(b"a=B; c"),
+            (b"a=B".to_vec(), vec![pair("c", "")])
+        );
+    }
+
+    #[test]
+    fn many_options_keep_dict_order() {
+        let mut value = b"t".to_vec();
+        for i in 0..40 {
+            value.extend_from_slice(format!("; k{}={i}", i % 25).as_bytes());
+        }
+        let (ctype, options) = parse_options(&value);
+        assert_eq!(ctype, b"t");
+        let expected: Vec<(Vec<u8>, Vec<u8>)> = (0..25)
+            .map(|k| {
+                let last = if k + 25 < 40 { k + 25 } else { k };
+                (format!("k{k}").into_bytes(), last.to_string().into_bytes())
+            })
+            .collect();
+        assert_eq!(options, expected);
     }
 
     #[test]
