@@ -45,12 +45,7 @@ fn scan_headers<'py>(
 ) -> Fast<()> {
     let list = raw.cast_exact::<PyList>().map_err(|_| Fallback)?;
     for item in list.iter() {
-        let pair = item.cast_exact::<PyTuple>().map_err(|_| Fallback)?;
-        if pair.len() != 2 {
-            return Err(Fallback);
-        }
-        let key = pair.get_borrowed_item(0).map_err(|_| Fallback)?;
-        let key = key.cast_exact::<PyBytes>().map_err(|_| Fallback)?;
+        let (pair, key) = header_item(&item)?;
         if key.as_bytes() == name {
             let value = pair.get_item(1).map_err(|_| Fallback)?;
             if !on_match(&value)? {
@@ -59,6 +54,17 @@ fn scan_headers<'py>(
         }
     }
     Ok(())
+}
+
+/// One item of a raw header list, a 2-tuple whose name is exact `bytes`: the pair and its name.
+fn header_item<'py>(item: &Bound<'py, PyAny>) -> Fast<(Bound<'py, PyTuple>, Bound<'py, PyBytes>)> {
+    let pair = item.cast_exact::<PyTuple>().map_err(|_| Fallback)?;
+    if pair.len() != 2 {
+        return Err(Fallback);
+    }
+    let key = pair.get_item(0).map_err(|_| Fallback)?;
+    let key = key.cast_into_exact::<PyBytes>().map_err(|_| Fallback)?;
+    Ok((pair.clone(), key))
 }
 
 fn decode_header_value<'py>(value: &Bound<'py, PyAny>) -> Fast<Bound<'py, PyString>> {
@@ -89,17 +95,8 @@ fn header_values<'py>(
 fn header_positions(raw: &Bound<'_, PyList>, name: &[u8]) -> Fast<Vec<usize>> {
     let mut positions = Vec::new();
     for (position, item) in raw.iter().enumerate() {
-        let pair = item.cast_exact::<PyTuple>().map_err(|_| Fallback)?;
-        if pair.len() != 2 {
-            return Err(Fallback);
-        }
-        let key = pair.get_borrowed_item(0).map_err(|_| Fallback)?;
-        if key
-            .cast_exact::<PyBytes>()
-            .map_err(|_| Fallback)?
-            .as_bytes()
-            == name
-        {
+        let (_, key) = header_item(&item)?;
+        if key.as_bytes() == name {
             positions.push(position);
         }
     }
