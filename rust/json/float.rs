@@ -21,15 +21,6 @@ pub fn write_repr(value: f64, out: &mut Vec<u8>) {
         });
         return;
     }
-    // Whole numbers below 1e16 print positionally with ".0" (`repr(250.0)`): the integer's
-    // digits are exact there, and cheaper than the shortest-digits search.
-    if value.abs() < 1e16 && value.fract() == 0.0 {
-        #[allow(clippy::cast_possible_truncation)]
-        let whole = value as i64;
-        append(out, itoa::Buffer::new().format(whole).as_bytes());
-        out.extend_from_slice(b".0");
-        return;
-    }
     let mut buffer = zmij::Buffer::new();
     let text = buffer.format_finite(value).as_bytes();
     let (negative, body) = match text.split_first() {
