@@ -25,9 +25,8 @@ import starlette.middleware.errors
 import starlette.middleware.exceptions
 import starlette.routing
 from starlette.middleware.errors import ServerErrorMiddleware
-from starlette.responses import Response
 
-from tachyon_engine._exception_handler import answer_exception
+from tachyon_engine._exception_handler import STOCK_RESPONSE_CALL, answer_exception
 from tachyon_engine._route_index import index_of
 from tachyon_engine.middleware.exceptions import STOCK_CALL as _STOCK_EXCEPTION_CALL, ExceptionMiddleware
 from tachyon_engine.requests import Request
@@ -42,7 +41,6 @@ _EXCEPTION_CALL = ExceptionMiddleware.__call__
 _ROUTER_CALL = starlette.routing.Router.__call__
 _ROUTER_APP = Router.app
 _ROUTE_HANDLE = starlette.routing.Route.handle
-_RESPONSE_CALL = Response.__call__
 
 
 def lean_stack_for(stack: ASGIApp) -> ASGIApp:
@@ -127,7 +125,7 @@ class LeanStack(ServerErrorMiddleware):
                 request = Request(scope, receive, sender)
                 try:
                     response = await endpoint(request)
-                    if type(response).__call__ is _RESPONSE_CALL:
+                    if type(response).__call__ is STOCK_RESPONSE_CALL:
                         response_started = True
                         status, headers = response.status_code, response.raw_headers
                         await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -40,7 +40,8 @@ from tachyon_engine.websockets import (
     WebSocket as WebSocket,
 )
 
-_RESPONSE_CALL = starlette.responses.Response.__call__
+# Starlette's `Response.__call__`: a response whose class keeps it may be sent inline.
+STOCK_RESPONSE_CALL = starlette.responses.Response.__call__
 
 
 def _is_coroutine_function(handler: object) -> bool:
@@ -125,15 +126,15 @@ async def answer_exception(
         response = await handler(conn, exc)  # type: ignore[arg-type, misc]
     else:
         response = await run_in_threadpool(handler, conn, exc)  # type: ignore[arg-type]
-    if response is None:
-        pass
-    elif type(response).__call__ is _RESPONSE_CALL and scope["type"] == "http":
-        # `Response.__call__`'s two messages, sent without one more coroutine frame.
-        await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
-        await send({"type": "http.response.body", "body": response.body})
-        if response.background is not None:
-            await response.background()
-    else:
-        await response(scope, receive, send)
+    if response is not None:
+        if type(response).__call__ is STOCK_RESPONSE_CALL and scope["type"] == "http":
+            # `Response.__call__`'s two messages, sent without one more coroutine frame.
+            start = {"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers}
+            await send(start)
+            await send({"type": "http.response.body", "body": response.body})
+            if response.background is not None:
+                await response.background()
+        else:
+            await response(scope, receive, send)
     # A reused exception instance would otherwise grow its traceback on every request.
     exc.__traceback__ = None

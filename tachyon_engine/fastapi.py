@@ -119,10 +119,10 @@ def included_router_match(self: Any, scope: Scope) -> tuple[Match, Scope, Any, A
     candidates = self.effective_candidates()
     # FastAPI's loop creates (or asserts) the scope's "fastapi" dict: with one there already, its
     # matching leaves the scope as it found it, and so does the index.
-    if type(scope.get(_SCOPE_KEY)) is not dict or type(candidates) is not list or not _indexable(self, candidates):
+    if type(scope.get(_SCOPE_KEY)) is not dict or not _indexable(self, candidates):
         return _stock_included_match(self, scope)  # type: ignore[no-any-return]
     found = index_of(self).resolve(candidates, scope, False)
-    if found is NotImplemented:
+    if found is NotImplemented:  # also for candidates that are not a list
         return _stock_included_match(self, scope)  # type: ignore[no-any-return]
     kind, candidate, child_scope = found
     if not kind:

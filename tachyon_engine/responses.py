@@ -53,11 +53,11 @@ from tachyon_engine.types import (
 
 _GMTIME = _time.gmtime
 _JSON_DUMPS = json.dumps
-# Starlette's own methods, called explicitly: `install()` puts the methods below on Starlette's classes.
 # The names `starlette.responses` binds (patchable there), looked up at call time.
 stock_responses: Any = starlette.responses
 _STOCK_MUTABLE_HEADERS = starlette.datastructures.MutableHeaders
 _STOCK_HEADERS_INIT = starlette.datastructures.Headers.__init__
+# Starlette's own methods, called explicitly: `install()` puts the methods below on Starlette's classes.
 _stock_init_headers = original(starlette.responses.Response, "init_headers")
 _stock_set_cookie = original(starlette.responses.Response, "set_cookie")
 _stock_json_render = original(starlette.responses.JSONResponse, "render")
