@@ -8,6 +8,7 @@ pub mod datastructures;
 pub mod fast_path;
 pub mod forms;
 pub mod json;
+pub mod requests;
 pub mod responses;
 pub mod routing;
 pub mod stats;
@@ -24,6 +25,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     datastructures::bindings::register(m)?;
     forms::bindings::register(m)?;
     json::bindings::register(m)?;
+    requests::register(m)?;
     responses::bindings::register(m)?;
     routing::bindings::register(m)?;
     stats::register(m)?;

@@ -5,7 +5,9 @@ runs Starlette's own code.
 """
 
 from types import NotImplementedType
-from typing import Any, final
+from typing import Any, TypeVar, final
+
+T = TypeVar("T")
 
 __all__ = [
     "__version__",
@@ -29,6 +31,8 @@ __all__ = [
     "init_response",
     "instances_in",
     "set_cookie_header",
+    "configure_requests",
+    "new_request",
     "native_counts",
 ]
 
@@ -62,6 +66,8 @@ def init_response(
     native_init_headers: Any,
     /,
 ) -> None: ...
+def configure_requests(classes: list[type], request_init: Any, connection: type, connection_init: Any, /) -> None: ...
+def new_request(cls: type[T], scope: Any, receive: Any, send: Any, /) -> T: ...
 def native_counts() -> dict[str, int]: ...
 
 @final

@@ -26,6 +26,7 @@ import starlette.middleware.exceptions
 import starlette.routing
 from starlette.middleware.errors import ServerErrorMiddleware
 
+from tachyon_engine._core import new_request
 from tachyon_engine._exception_handler import STOCK_RESPONSE_CALL, answer_exception
 from tachyon_engine._route_index import index_of
 from tachyon_engine.middleware.exceptions import STOCK_CALL as _STOCK_EXCEPTION_CALL, ExceptionMiddleware
@@ -122,7 +123,7 @@ class LeanStack(ServerErrorMiddleware):
                     return
                 scope["route"] = route
                 scope.update(child_scope)
-                request = Request(scope, receive, sender)
+                request = new_request(Request, scope, receive, sender)
                 try:
                     response = await endpoint(request)
                     if type(response).__call__ is STOCK_RESPONSE_CALL:

@@ -51,7 +51,7 @@ def _is_coroutine_function(handler: object) -> bool:
     return type(function) is FunctionType and bool(function.__code__.co_flags & CO_COROUTINE)
 
 
-def _handlers_of(scope: Scope) -> tuple[ExceptionHandlers, StatusHandlers]:
+def handlers_of(scope: Scope) -> tuple[ExceptionHandlers, StatusHandlers]:
     try:
         exception_handlers, status_handlers = scope["starlette.exception_handlers"]
     except KeyError:
@@ -62,7 +62,7 @@ def _handlers_of(scope: Scope) -> tuple[ExceptionHandlers, StatusHandlers]:
 def wrap_app_handling_exceptions(app: ASGIApp, conn: Request | WebSocket) -> ASGIApp:
     """Runs `app`, answering the exceptions that have a registered handler (by status code
     for `HTTPException`, else by the exception's class hierarchy) and re-raising the rest."""
-    handlers = _handlers_of(conn.scope)
+    handlers = handlers_of(conn.scope)
 
     async def wrapped_app(scope: Scope, receive: Receive, send: Send) -> None:
         await call_handling_exceptions(app, scope, receive, send, handlers, conn)
@@ -83,7 +83,7 @@ async def call_handling_exceptions(
     `(scope, receive, send)` only if a handler needs it (it is built from the same values
     Starlette builds it from up front, and nothing reads it before)."""
     if handlers is None:
-        handlers = _handlers_of(scope)
+        handlers = handlers_of(scope)
     response_started = False
 
     async def sender(message: Message) -> None:

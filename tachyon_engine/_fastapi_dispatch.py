@@ -9,12 +9,13 @@ response-started flag for the two wrappers (they see the same messages):
 - `ExceptionMiddleware`: the handlers in the scope, handled exceptions answered as
   `wrap_app_handling_exceptions` answers them (`answer_exception`), with the connection the
   middleware builds up front built when a handler needs it;
-- `AsyncExitStackMiddleware`: the stack in the scope under the middleware's `context_name`;
+- `AsyncExitStackMiddleware`: the stack in the scope under the middleware's `context_name`, left
+  only when something was pushed on it (`_exit_stacks`);
 - `ExceptionTelemetryMiddleware`: FastAPI's `_exception(scope=..., exc=...)`, then re-raise;
 - `ServerErrorMiddleware`: its answer to an unhandled exception, then re-raise.
 
-Websocket and lifespan scopes, a layer replaced after the build and a patched layer class go
-through the stack FastAPI built.
+Websocket and lifespan scopes, a layer replaced after the build, a patched layer class and another
+exit stack class go through the stack FastAPI built.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from starlette.middleware.errors import ServerErrorMiddleware
 
 from tachyon_engine._dispatch import answer_server_error
 from tachyon_engine._exception_handler import answer_exception
+from tachyon_engine._exit_stacks import leave_on_error, plain_exit_stacks
 from tachyon_engine._patching import original
 from tachyon_engine.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -96,6 +98,7 @@ class FastAPILeanStack(ServerErrorMiddleware):
             and _StockExceptionMiddleware.__call__ is _EXCEPTION_CALL
             and AsyncExitStackMiddleware.__call__ is _EXIT_STACK_CALL
             and type(router).__call__ is _ROUTER_CALL
+            and plain_exit_stacks(stock_exit_stack.AsyncExitStack)
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -117,9 +120,15 @@ class FastAPILeanStack(ServerErrorMiddleware):
                 handlers = (exceptions._exception_handlers, exceptions._status_handlers)
                 scope["starlette.exception_handlers"] = handlers
                 try:
-                    async with stock_exit_stack.AsyncExitStack() as stack:
-                        scope[exit_stack.context_name] = stack
+                    stack = scope[exit_stack.context_name] = stock_exit_stack.AsyncExitStack()
+                    try:
                         await router.middleware_stack(scope, receive, sender)
+                    except BaseException as exc:
+                        if not await leave_on_error(stack, exc):
+                            raise
+                    else:
+                        if stack._exit_callbacks:
+                            await stack.__aexit__(None, None, None)
                 except Exception as exc:
                     # Built up front by the middleware from the same values; nothing reads it
                     # before a handler does.

@@ -25,17 +25,21 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import starlette._exception_handler
 import starlette.routing
 from fastapi import routing as fastapi_routing
 
 from tachyon_engine import _core
-from tachyon_engine._exception_handler import call_handling_exceptions
+from tachyon_engine._exception_handler import STOCK_RESPONSE_CALL, answer_exception, handlers_of
+from tachyon_engine._exit_stacks import leave_on_error, plain_exit_stacks
 from tachyon_engine._patching import original
 from tachyon_engine._route_index import describe, index_of, register_equivalent_matches
 from tachyon_engine.routing import Match
-from tachyon_engine.types import ASGIApp, Receive, Scope, Send
+from tachyon_engine.types import ASGIApp, Message, Receive, Scope, Send
 
 _SCOPE_KEY = fastapi_routing._FASTAPI_SCOPE_KEY
+_stock_request_response = original(fastapi_routing, "request_response")
+_STOCK_WRAP = starlette._exception_handler.wrap_app_handling_exceptions
 _CONTEXT_KEY = fastapi_routing._FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY
 _stock_api_router_app = original(fastapi_routing.APIRouter, "app")
 
@@ -43,11 +47,19 @@ _stock_api_router_app = original(fastapi_routing.APIRouter, "app")
 def _carries_route_context(scope: Any) -> bool:
     """Whether `APIRoute.matches` may ask an effective route context for this scope (or raise
     reading it): then the routes answer for themselves."""
-    try:
-        fastapi_scope = scope[_SCOPE_KEY]
-    except KeyError:
-        return False
+    if type(scope) is dict:  # the usual case, without raising a KeyError per request
+        fastapi_scope = scope.get(_SCOPE_KEY, _ABSENT)
+        if fastapi_scope is _ABSENT:
+            return False
+    else:
+        try:
+            fastapi_scope = scope[_SCOPE_KEY]
+        except KeyError:
+            return False
     return type(fastapi_scope) is not dict or fastapi_scope.get(_CONTEXT_KEY) is not None
+
+
+_ABSENT = object()
 
 
 register_equivalent_matches(
@@ -148,28 +160,65 @@ _RESPONSE_NOT_AWAITED = (
 
 
 def request_response(func: Callable[[Any], Any]) -> ASGIApp:
-    """FastAPI's `request_response` (Starlette's, with the dependencies' exit stacks in the
-    scope), with the exception layer run in one call (`call_handling_exceptions`) instead of
-    a wrapper built per request. The names FastAPI's module binds are looked up there."""
+    """FastAPI's `request_response`: Starlette's, with the dependencies' two exit stacks in the
+    scope, run in one coroutine. The exception layer (`wrap_app_handling_exceptions`) is inline,
+    the exit stacks are left only when something was pushed on them (`_exit_stacks`), and a
+    response keeping Starlette's `__call__` is sent inline. With another exit stack class or
+    exception layer in FastAPI's module, FastAPI's own wrapper runs. The names FastAPI's module
+    binds are looked up there."""
     routing: Any = fastapi_routing
     endpoint = func if routing.is_async_callable(func) else functools.partial(routing.run_in_threadpool, func)
+    stock_app = _stock_request_response(func)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        request = routing.Request(scope, receive, send)
-
-        async def respond(scope: Scope, receive: Receive, send: Send) -> None:
+        stack_class = routing.AsyncExitStack
+        if routing.wrap_app_handling_exceptions is not _STOCK_WRAP or not plain_exit_stacks(stack_class):
+            await stock_app(scope, receive, send)
+            return
+        request = _core.new_request(routing.Request, scope, receive, send)
+        handlers = handlers_of(scope)
+        response_started = False
+        try:
+            # The request's stack around the function's stack around the endpoint, then the response.
             response_awaited = False
-            async with routing.AsyncExitStack() as request_stack:
-                scope["fastapi_inner_astack"] = request_stack
-                async with routing.AsyncExitStack() as function_stack:
-                    scope["fastapi_function_astack"] = function_stack
+            request_stack = scope["fastapi_inner_astack"] = stack_class()
+            try:
+                function_stack = scope["fastapi_function_astack"] = stack_class()
+                try:
                     response = await endpoint(request)
-                await response(scope, receive, send)
+                except BaseException as exc:
+                    if not await leave_on_error(function_stack, exc):
+                        raise
+                else:
+                    if function_stack._exit_callbacks:
+                        await function_stack.__aexit__(None, None, None)
+                if type(response).__call__ is STOCK_RESPONSE_CALL:
+                    response_started = True
+                    status, headers = response.status_code, response.raw_headers
+                    await send({"type": "http.response.start", "status": status, "headers": headers})
+                    await send({"type": "http.response.body", "body": response.body})
+                    if response.background is not None:
+                        await response.background()
+                else:
+
+                    async def sender(message: Message) -> None:
+                        nonlocal response_started
+                        if message["type"] == "http.response.start":
+                            response_started = True
+                        await send(message)
+
+                    await response(scope, receive, sender)
                 response_awaited = True
+            except BaseException as exc:
+                if not await leave_on_error(request_stack, exc):
+                    raise
+            else:
+                if request_stack._exit_callbacks:
+                    await request_stack.__aexit__(None, None, None)
             if not response_awaited:
                 raise routing.FastAPIError(_RESPONSE_NOT_AWAITED)
-
-        await call_handling_exceptions(respond, scope, receive, send, conn=request)
+        except Exception as exc:
+            await answer_exception(exc, handlers, response_started, request, scope, receive, send)
 
     return app
 

@@ -159,3 +159,13 @@ class Request(HTTPConnection[StateT], starlette.requests.Request[StateT]):
                     raise HTTPException(status_code=400, detail=exc.message)  # noqa: B904
                 raise exc
         return self._form
+
+
+# `_core.new_request(cls, scope, receive, send)` builds these two classes without their Python
+# constructors while those are Starlette's; it calls the class for anything else.
+_core.configure_requests(
+    [Request, starlette.requests.Request],
+    starlette.requests.Request.__init__,
+    starlette.requests.HTTPConnection,
+    starlette.requests.HTTPConnection.__init__,
+)

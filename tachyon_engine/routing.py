@@ -28,6 +28,7 @@ from starlette.routing import (
     replace_params as replace_params,
 )
 
+from tachyon_engine._core import new_request
 from tachyon_engine._exception_handler import (
     call_handling_exceptions,
     wrap_app_handling_exceptions as wrap_app_handling_exceptions,
@@ -91,7 +92,7 @@ def request_response(
     )
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive, send)
+        request = new_request(Request, scope, receive, send)
 
         async def respond(scope: Scope, receive: Receive, send: Send) -> None:
             response = await endpoint(request)

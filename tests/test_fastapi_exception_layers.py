@@ -37,9 +37,37 @@ def build(debug: bool, handlers: dict[Any, Any], middleware: bool) -> fastapi.Fa
     async def with_cleanup(value: str = fastapi.Depends(cleanup)) -> dict[str, str]:
         return {"value": value}
 
+    async def swallowing() -> AsyncIterator[str]:
+        try:
+            yield "dependency"
+        except Exception:
+            pass  # FastAPI then raises its "Response not awaited" error
+
+    async def swallowed(value: str = fastapi.Depends(swallowing)) -> dict[str, str]:
+        raise FAILURES["runtime"]
+
     app.add_api_route("/typed/{number}", typed, methods=["GET"])
     app.add_api_route("/cleanup", with_cleanup, methods=["GET"])
+    app.add_api_route("/swallowed", swallowed, methods=["GET"])
+    for failure, when in itertools.product(FAILURES, WHEN):
+        app.add_api_route(f"/api/{failure}/{when}", api_endpoint_for(failure, when), methods=["GET"])
     return app
+
+
+def api_endpoint_for(failure: str, when: str) -> Any:
+    """`endpoint_for(failure, when)` as a FastAPI path operation (which returns its response)."""
+    endpoint = endpoint_for(failure, when)
+    if when == "sync":
+
+        def sync_operation(request: fastapi.Request) -> Any:
+            return endpoint(request)
+
+        return sync_operation
+
+    async def operation(request: fastapi.Request) -> Any:
+        return await endpoint(request)
+
+    return operation
 
 
 PATHS = [f"/{f}/{w}" for f, w in itertools.product(FAILURES, WHEN)] + [
@@ -48,6 +76,8 @@ PATHS = [f"/{f}/{w}" for f, w in itertools.product(FAILURES, WHEN)] + [
     "/typed/7",
     "/typed/seven",
     "/cleanup",
+    "/swallowed",
+    *[f"/api/{f}/{w}" for f, w in itertools.product(FAILURES, WHEN)],
 ]
 
 
