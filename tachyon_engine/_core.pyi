@@ -29,6 +29,7 @@ __all__ = [
     "MultipartFormParser",
     "init_headers",
     "init_response",
+    "configure_responses",
     "instances_in",
     "set_cookie_header",
     "configure_requests",
@@ -56,15 +57,10 @@ def init_headers(
     headers: Any, body: Any, status_code: Any, media_type: Any, charset: Any, /
 ) -> list[tuple[bytes, bytes]] | NotImplementedType: ...
 def init_response(
-    response: Any,
-    content: Any,
-    status_code: Any,
-    headers: Any,
-    media_type: Any,
-    background: Any,
-    stock_render: Any,
-    native_init_headers: Any,
-    /,
+    response: Any, content: Any, status_code: Any, headers: Any, media_type: Any, background: Any, /
+) -> None: ...
+def configure_responses(
+    stock_render: Any, native_init_headers: Any, native_json_render: Any, json_module: Any, json_dumps: Any, /
 ) -> None: ...
 def configure_requests(classes: list[type], request_init: Any, connection: type, connection_init: Any, /) -> None: ...
 def new_request(cls: type[T], scope: Any, receive: Any, send: Any, /) -> T: ...

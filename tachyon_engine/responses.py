@@ -75,9 +75,7 @@ class Response(starlette.responses.Response):
     ) -> None:
         """Starlette's constructor (status, media type, background, `render`, `init_headers`,
         in that order) in one native call; overridden `render` / `init_headers` are called."""
-        _core.init_response(
-            self, content, status_code, headers, media_type, background, _stock_render, _native_init_headers
-        )
+        _core.init_response(self, content, status_code, headers, media_type, background)
 
     @property
     def headers(self) -> starlette.datastructures.MutableHeaders:
@@ -136,9 +134,6 @@ class Response(starlette.responses.Response):
             self.raw_headers.append((b"set-cookie", header))
 
 
-_native_init_headers = Response.init_headers
-
-
 class HTMLResponse(starlette.responses.HTMLResponse, Response):
     pass
 
@@ -156,6 +151,10 @@ class JSONResponse(starlette.responses.JSONResponse, Response):
         if rendered is NotImplemented:
             return _stock_json_render(self, content)  # type: ignore[no-any-return]
         return rendered
+
+
+# `_core.init_response` renders and builds headers natively while a class keeps these methods.
+_core.configure_responses(_stock_render, Response.init_headers, JSONResponse.render, json, _JSON_DUMPS)
 
 
 class RedirectResponse(starlette.responses.RedirectResponse, Response):

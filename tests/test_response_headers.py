@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import json
 import time
 import types
 from collections.abc import Callable
@@ -278,3 +279,28 @@ def test_headers_property_is_starlette_s(monkeypatch: Any) -> None:
     monkeypatch.setattr(starlette.responses, "MutableHeaders", Spy)
     response = tachyon_engine.responses.Response(b"x")
     assert type(response.headers) is Spy and response.headers._list is response.raw_headers
+
+
+def test_json_responses_follow_a_patched_dumps_and_their_own_render(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`JSONResponse` renders natively only while `json.dumps` is the stdlib's and the class
+    keeps tachyon_engine's `render`: a patched `json.dumps` (a test's mock, say) is called, and
+    so is a subclass's `render`, as on Starlette."""
+
+    def built(responses: Any) -> list[Any]:
+        class Sorted(responses.JSONResponse):  # type: ignore[misc]
+            def render(self, content: Any) -> bytes:
+                return json.dumps(content, sort_keys=True).encode()
+
+        return [bytes(r.body) for r in (responses.JSONResponse({"b": 1, "a": [2.5]}), Sorted({"b": 1, "a": 2}))]
+
+    assert built(tachyon_engine.responses) == built(starlette.responses)
+    calls: list[Any] = []
+    stock_dumps = json.dumps
+
+    def dumps(content: Any, **options: Any) -> str:
+        calls.append(content)
+        return stock_dumps(content, **options)
+
+    monkeypatch.setattr(json, "dumps", dumps)
+    assert built(tachyon_engine.responses) == built(starlette.responses)
+    assert len(calls) == 4

@@ -11,7 +11,7 @@ use super::jsonable::{self, Options};
 /// must answer (it then gives the same bytes or raises the same exception).
 #[pyfunction]
 #[pyo3(signature = (content, /))]
-fn render_json<'py>(content: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub fn render_json<'py>(content: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = content.py();
     let mut encoder = Encoder::new();
     Ok(match encoder.value(content)? {

@@ -3,6 +3,8 @@
 //! than a `dict`, a non-`str` key or value, a non-ASCII name, text Latin-1 cannot encode, a
 //! status that is not an `int`), and the caller then runs Starlette's own method.
 
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -11,6 +13,7 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyT
 use super::cookies::{is_legal_char, is_reserved_key, Cookie, Expires};
 use super::headers::{content_type, latin1_bytes, status_takes_content_length};
 use crate::fast_path::{exact_str, Fallback, Fast};
+use crate::json::bindings::render_json;
 
 static CONTENT_LENGTH: PyOnceLock<Py<PyBytes>> = PyOnceLock::new();
 static CONTENT_TYPE: PyOnceLock<Py<PyBytes>> = PyOnceLock::new();
@@ -166,14 +169,51 @@ const CONTENT_TYPE_CACHE_SIZE: usize = 64;
 
 static CONTENT_TYPE_HEADERS: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
 
-/// `Response.__init__` in one call: sets `status_code`, `media_type` (when given) and
-/// `background`, then `body` (rendered natively when the class keeps Starlette's `render`
-/// and the content is `None`, `bytes` or a `str` to encode as UTF-8), then `raw_headers`
-/// (natively when the class keeps tachyon_engine's `init_headers`). Anything else calls the
-/// response's own methods, so subclasses behave as they do on Starlette.
+/// The methods `init_response` runs natively while a response's class keeps them, and the
+/// `json.dumps` the native JSON render stands for.
+struct ResponseMethods {
+    stock_render: Py<PyAny>,
+    native_init_headers: Py<PyAny>,
+    native_json_render: Py<PyAny>,
+    json_module: Py<PyAny>,
+    json_dumps: Py<PyAny>,
+}
+
+static METHODS: PyOnceLock<ResponseMethods> = PyOnceLock::new();
+
+/// Registers Starlette's `Response.render`, tachyon_engine's `Response.init_headers` and
+/// `JSONResponse.render`, the `json` module and its own `dumps` (once; later calls are ignored).
 #[pyfunction]
-#[pyo3(signature = (response, content, status_code, headers, media_type, background, stock_render, native_init_headers, /))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (stock_render, native_init_headers, native_json_render, json_module, json_dumps, /))]
+fn configure_responses(
+    py: Python<'_>,
+    stock_render: Py<PyAny>,
+    native_init_headers: Py<PyAny>,
+    native_json_render: Py<PyAny>,
+    json_module: Py<PyAny>,
+    json_dumps: Py<PyAny>,
+) {
+    let _ = METHODS.set(
+        py,
+        ResponseMethods {
+            stock_render,
+            native_init_headers,
+            native_json_render,
+            json_module,
+            json_dumps,
+        },
+    );
+}
+
+/// `Response.__init__` in one call: sets `status_code`, `media_type` (when given) and
+/// `background`, then `body`, then `raw_headers`. The body is rendered natively when the class
+/// keeps Starlette's `render` and the content is `None`, `bytes` or a `str` to encode as UTF-8,
+/// or keeps tachyon_engine's `JSONResponse.render` while `json.dumps` is the stdlib's (which
+/// that method checks too). The headers are built natively when the class keeps
+/// tachyon_engine's `init_headers`. Anything else calls the response's own methods, so
+/// subclasses behave as they do on Starlette.
+#[pyfunction]
+#[pyo3(signature = (response, content, status_code, headers, media_type, background, /))]
 pub fn init_response<'py>(
     py: Python<'py>,
     response: &Bound<'py, PyAny>,
@@ -182,26 +222,37 @@ pub fn init_response<'py>(
     headers: &Bound<'py, PyAny>,
     media_type: &Bound<'py, PyAny>,
     background: &Bound<'py, PyAny>,
-    stock_render: &Bound<'py, PyAny>,
-    native_init_headers: &Bound<'py, PyAny>,
 ) -> PyResult<()> {
+    let methods = METHODS
+        .get(py)
+        .ok_or_else(|| PyRuntimeError::new_err("configure_responses was not called"))?;
     response.setattr(intern!(py, "status_code"), status_code)?;
     if !media_type.is_none() {
         response.setattr(intern!(py, "media_type"), media_type)?;
     }
     response.setattr(intern!(py, "background"), background)?;
-    let body = if runs(response, intern!(py, "render"), stock_render)? {
+    let render = response.getattr(intern!(py, "render"))?;
+    let body = if is_bound(&render, response, &methods.stock_render) {
         render_natively(py, response, content)?
+    } else if is_bound(&render, response, &methods.native_json_render)
+        && methods
+            .json_module
+            .bind(py)
+            .getattr(intern!(py, "dumps"))?
+            .is(&methods.json_dumps)
+    {
+        Some(render_json(content)?).filter(|body| !body.is(py.NotImplemented()))
     } else {
         None
     };
     let body = match body {
         Some(body) => body,
-        None => response.call_method1(intern!(py, "render"), (content,))?,
+        None => render.call1((content,))?,
     };
     response.setattr(intern!(py, "body"), &body)?;
-    if !runs(response, intern!(py, "init_headers"), native_init_headers)? {
-        response.call_method1(intern!(py, "init_headers"), (headers,))?;
+    let init_headers = response.getattr(intern!(py, "init_headers"))?;
+    if !is_bound(&init_headers, response, &methods.native_init_headers) {
+        init_headers.call1((headers,))?;
         return Ok(());
     }
     // `init_headers` reads the attributes back, as Starlette's does.
@@ -216,28 +267,29 @@ pub fn init_response<'py>(
     match raw {
         Some(raw) => response.setattr(intern!(py, "raw_headers"), raw),
         // The method itself, which hands what the native path leaves to Starlette's.
-        None => response
-            .call_method1(intern!(py, "init_headers"), (headers,))
-            .map(drop),
+        None => init_headers.call1((headers,)).map(drop),
     }
 }
 
-/// Whether `response.name` is `function` bound to the response (not overridden by its class
-/// or on the instance), so that running `function`'s logic natively is what calling it does.
-fn runs(
-    response: &Bound<'_, PyAny>,
-    name: &Bound<'_, PyString>,
-    function: &Bound<'_, PyAny>,
-) -> PyResult<bool> {
-    let py = response.py();
-    let method = response.getattr(name)?;
-    let (Ok(bound_function), Ok(bound_self)) = (
-        method.getattr(intern!(py, "__func__")),
-        method.getattr(intern!(py, "__self__")),
-    ) else {
-        return Ok(false);
-    };
-    Ok(bound_function.is(function) && bound_self.is(response))
+/// Whether `method` (an attribute of `response`) is `function` bound to the response, so that
+/// running `function`'s logic natively is what calling it does (it is not overridden by a
+/// class or on the instance).
+fn is_bound(method: &Bound<'_, PyAny>, response: &Bound<'_, PyAny>, function: &Py<PyAny>) -> bool {
+    // SAFETY: reads the object's type; `PyMethod_Function` and `PyMethod_Self` are then asked
+    // of a bound method, and return borrowed pointers, compared by address.
+    unsafe {
+        let method = method.as_ptr();
+        ffi::Py_TYPE(method) == &raw mut PyMethod_Type
+            && PyMethod_Function(method) == function.as_ptr()
+            && PyMethod_Self(method) == response.as_ptr()
+    }
+}
+
+// CPython's bound-method API, which pyo3's `ffi` does not declare.
+extern "C" {
+    static mut PyMethod_Type: ffi::PyTypeObject;
+    fn PyMethod_Function(method: *mut ffi::PyObject) -> *mut ffi::PyObject;
+    fn PyMethod_Self(method: *mut ffi::PyObject) -> *mut ffi::PyObject;
 }
 
 /// Starlette's `Response.render` for `None`, exact `bytes`, and an exact `str` when the
@@ -435,5 +487,6 @@ pub fn set_cookie_header<'py>(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(init_headers, m)?)?;
     m.add_function(wrap_pyfunction!(init_response, m)?)?;
+    m.add_function(wrap_pyfunction!(configure_responses, m)?)?;
     m.add_function(wrap_pyfunction!(set_cookie_header, m)?)
 }
