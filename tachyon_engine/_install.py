@@ -65,8 +65,10 @@ PATCHES: list[Patch] = [
         "MutableHeaders.__delitem__",
         "tachyon_engine.datastructures:MutableHeaders.__delitem__",
     ),
-    # requests: cookies and JSON bodies.
+    # requests: headers, query params, cookies and JSON bodies.
     Patch("starlette.requests", "cookie_parser", "tachyon_engine.requests:cookie_parser"),
+    Patch("starlette.requests", "HTTPConnection.headers", "tachyon_engine.requests:starlette_headers"),
+    Patch("starlette.requests", "HTTPConnection.query_params", "tachyon_engine.requests:starlette_query_params"),
     Patch("starlette.requests", "HTTPConnection.cookies", "tachyon_engine.requests:HTTPConnection.cookies"),
     Patch("starlette.requests", "Request.json", "tachyon_engine.requests:Request.json"),
     # formparsers: urlencoded and multipart bodies in Rust (Starlette's own code for what the

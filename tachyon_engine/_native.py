@@ -23,6 +23,9 @@ _NATIVE_PATHS: dict[str, Callable[..., Any]] = {
     "formparsers.FormParser (urlencoded Request.form)": _core.UrlencodedFormParser,
     "formparsers.MultiPartParser (multipart Request.form)": _core.MultipartFormParser,
     "datastructures.MutableHeaders.__delitem__": _core.headers_delete,
+    "requests.Request(...)": _core.new_request,
+    "requests.HTTPConnection.headers": _core.connection_headers,
+    "requests.HTTPConnection.query_params": _core.connection_query_params,
     "fastapi: jsonable_encoder of plain data (install())": _core.jsonable_plain,
     "fastapi: included routers' route scan for their version (install())": _core.instances_in,
 }

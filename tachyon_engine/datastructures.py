@@ -55,7 +55,8 @@ class QueryParams(starlette.datastructures.QueryParams):
         if len(args) == 1 and not kwargs:
             parsed = _core.parse_query_string(args[0])
             if parsed is not NotImplemented:
-                self._list, self._dict = parsed
+                items, self._dict = parsed
+                self._list = items  # after `_dict`, as Starlette sets them
                 return
         _stock_query_params_init(self, *args, **kwargs)
 

@@ -82,15 +82,11 @@ class HTTPConnection(starlette.requests.HTTPConnection[StateT]):
 
     @property
     def headers(self) -> Headers:
-        if not hasattr(self, "_headers"):
-            self._headers = Headers(scope=self.scope)
-        return self._headers
+        return _core.connection_headers(self, Headers)  # type: ignore[no-any-return]
 
     @property
     def query_params(self) -> QueryParams:
-        if not hasattr(self, "_query_params"):  # pragma: no branch
-            self._query_params = QueryParams(self.scope["query_string"])
-        return self._query_params
+        return _core.connection_query_params(self, QueryParams)  # type: ignore[no-any-return]
 
     @property
     def cookies(self) -> dict[str, str]:
@@ -169,3 +165,25 @@ _core.configure_requests(
     starlette.requests.HTTPConnection,
     starlette.requests.HTTPConnection.__init__,
 )
+
+# The `headers` and `query_params` properties `install()` puts on Starlette's `HTTPConnection`:
+# as above, with the classes Starlette's module binds (looked up at call time).
+stock_requests: Any = starlette.requests
+
+
+@property  # type: ignore[misc]
+def starlette_headers(self: Any) -> Any:
+    return _core.connection_headers(self, stock_requests.Headers)
+
+
+@property  # type: ignore[misc]
+def starlette_query_params(self: Any) -> Any:
+    return _core.connection_query_params(self, stock_requests.QueryParams)
+
+
+# Built in Rust while their constructors are these (the class is called otherwise): the
+# `headers` and `query_params` of a connection.
+for _headers_class in (Headers, starlette.datastructures.Headers):
+    _core.register_plain_class(_headers_class, starlette.datastructures.Headers.__init__)
+for _query_class in (QueryParams, starlette.datastructures.QueryParams):
+    _core.register_plain_class(_query_class, QueryParams.__init__)

@@ -210,12 +210,25 @@ fn parse_cookie_headers<'py>(raw: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyA
 #[pyo3(signature = (query, /))]
 fn parse_query_string<'py>(query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = query.py();
+    match parsed_query(query)? {
+        Some((items, mapping)) => {
+            Ok(PyTuple::new(py, [items.into_any(), mapping.into_any()])?.into_any())
+        }
+        None => answer::<()>(py, Ok(Err(Fallback))),
+    }
+}
+
+/// The `(items, dict)` of an exact `str` or `bytes` query string; `None` for anything else.
+pub fn parsed_query<'py>(
+    query: &Bound<'py, PyAny>,
+) -> PyResult<Option<(Bound<'py, PyList>, Bound<'py, PyDict>)>> {
+    let py = query.py();
     let text = match query.cast_exact::<PyBytes>() {
         Ok(bytes) => Ok(latin1(bytes.as_bytes())),
         Err(_) => exact_str(query).map(Cow::Borrowed),
     };
     let Ok(text) = text else {
-        return answer::<()>(py, Ok(Err(Fallback)));
+        return Ok(None);
     };
     let items = PyList::empty(py);
     let mapping = PyDict::new(py);
@@ -224,7 +237,7 @@ fn parse_query_string<'py>(query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyA
         mapping.set_item(&name, &value)?;
         items.append(PyTuple::new(py, [name, value])?)?;
     }
-    Ok(PyTuple::new(py, [items.into_any(), mapping.into_any()])?.into_any())
+    Ok(Some((items, mapping)))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
