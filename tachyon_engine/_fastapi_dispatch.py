@@ -34,6 +34,7 @@ from tachyon_engine._dispatch import answer_server_error
 from tachyon_engine._exception_handler import answer_exception
 from tachyon_engine._exit_stacks import leave_on_error, plain_exit_stacks
 from tachyon_engine._patching import original
+from tachyon_engine.fastapi import APIRouter, routed
 from tachyon_engine.types import ASGIApp, Message, Receive, Scope, Send
 
 # The names the fused layers' modules bind (patchable there), looked up at call time.
@@ -83,7 +84,13 @@ class FastAPILeanStack(ServerErrorMiddleware):
         telemetry: Any = app
         exceptions = telemetry.app
         exit_stack = exceptions.app
-        self._layers: tuple[Any, Any, Any, Any] = (telemetry, exceptions, exit_stack, exit_stack.app)
+        router = exit_stack.app
+        self._layers: tuple[Any, Any, Any, Any] = (telemetry, exceptions, exit_stack, router)
+        # The router's entry point when it is tachyon_engine's `APIRouter.app` bound to the router
+        # (no router-level middleware): the fused stack then awaits what that method awaits.
+        entry = router.middleware_stack
+        own = getattr(entry, "__func__", None) is APIRouter.app and getattr(entry, "__self__", None) is router
+        self._routed_entry = entry if own else None
 
     def _intact(self) -> bool:
         """Whether the layers inside still are the default ones, each running its own code."""
@@ -122,7 +129,11 @@ class FastAPILeanStack(ServerErrorMiddleware):
                 try:
                     stack = scope[exit_stack.context_name] = stock_exit_stack.AsyncExitStack()
                     try:
-                        await router.middleware_stack(scope, receive, sender)
+                        entry = router.middleware_stack
+                        if entry is self._routed_entry:
+                            await routed(router, scope, receive, sender)
+                        else:
+                            await entry(scope, receive, sender)
                     except BaseException as exc:
                         if not await leave_on_error(stack, exc):
                             raise

@@ -22,9 +22,10 @@ and methods, and FastAPI's loop adds `child_scope["route"]`; other candidates ar
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import fastapi.telemetry._api
 import starlette._exception_handler
 import starlette.routing
 from fastapi import routing as fastapi_routing
@@ -301,21 +302,44 @@ class APIRouter(fastapi_routing.APIRouter):
         if "router" not in scope:
             scope["router"] = self
 
-        if scope["type"] != "lifespan":
-            found = index_of(self).resolve(self.routes, scope, False)
-            if found is not NotImplemented and found[0]:
-                _, route, child_scope = found
-                scope.update(child_scope)
-                fastapi_routing._route_selected(  # type: ignore[attr-defined]
-                    scope=scope,
-                    path=getattr(route, "path_format", None),
-                    mount=isinstance(route, starlette.routing.Mount),
-                )
-                if _handled_by_its_app(route, scope):
-                    await route.app(scope, receive, send)
-                else:
-                    await route.handle(scope, receive, send)
-                return
-        # Lifespan, and everything after FastAPI's main loop (redirect, low-priority routes, 404):
-        # FastAPI's own code, which repeats the main loop (its `matches` calls are idempotent) to get there.
-        await _stock_api_router_app(self, scope, receive, send)
+        if scope["type"] == "lifespan":
+            await _stock_api_router_app(self, scope, receive, send)
+        else:
+            await routed(self, scope, receive, send)
+
+
+def routed(router: Any, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+    """What `APIRouter.app` awaits for an HTTP or websocket scope (the fused stack awaits it
+    directly): the route matched by the main loop, or FastAPI's own code when the index does not
+    decide (no full or partial match: redirects, low-priority routes, 404; a scope or route list
+    the index does not take), which then repeats the main loop (its `matches` calls are
+    idempotent) and goes on."""
+    if "router" not in scope:
+        scope["router"] = router
+    found = index_of(router).resolve(router.routes, scope, False)
+    if found is NotImplemented or not found[0]:
+        return _stock_api_router_app(router, scope, receive, send)  # type: ignore[no-any-return]
+    _, route, child_scope = found
+    scope.update(child_scope)
+    _route_selected(scope, route)
+    if _handled_by_its_app(route, scope):
+        return route.app(scope, receive, send)  # type: ignore[no-any-return]
+    return route.handle(scope, receive, send)  # type: ignore[no-any-return]
+
+
+_stock_route_selected = original(fastapi_routing, "_route_selected")
+
+
+def _route_selected(scope: Scope, route: Any) -> None:
+    """FastAPI's `_route_selected(scope=..., path=..., mount=...)` (telemetry's `http.route`),
+    skipped while it is FastAPI's own and would return at once: no request telemetry in the scope."""
+    select: Any = fastapi_routing._route_selected  # type: ignore[attr-defined]
+    if select is _stock_route_selected and not isinstance(
+        scope.get("fastapi.telemetry"), _telemetry_api._RequestTelemetry
+    ):
+        return
+    select(scope=scope, path=getattr(route, "path_format", None), mount=isinstance(route, starlette.routing.Mount))
+
+
+# FastAPI's telemetry module, whose `_RequestTelemetry` its `_route_selected` checks for.
+_telemetry_api: Any = fastapi.telemetry._api
