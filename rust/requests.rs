@@ -213,13 +213,9 @@ fn connection_headers<'py>(
     cls: &Bound<'py, PyType>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = connection.py();
-    let name = intern!(py, "_headers");
-    if let Some(headers) = optional_attr(connection, name)? {
-        return Ok(headers);
-    }
-    let headers = new_headers(cls, &connection.getattr(intern!(py, "scope"))?)?;
-    connection.setattr(name, headers)?;
-    connection.getattr(name)
+    cached(connection, intern!(py, "_headers"), || {
+        new_headers(cls, &connection.getattr(intern!(py, "scope"))?)
+    })
 }
 
 /// `HTTPConnection.query_params`: the `_query_params` attribute, set on first use to
@@ -231,14 +227,24 @@ fn connection_query_params<'py>(
     cls: &Bound<'py, PyType>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = connection.py();
-    let name = intern!(py, "_query_params");
-    if let Some(query_params) = optional_attr(connection, name)? {
-        return Ok(query_params);
+    cached(connection, intern!(py, "_query_params"), || {
+        let scope = connection.getattr(intern!(py, "scope"))?;
+        new_query_params(cls, &scope.get_item(intern!(py, "query_string"))?)
+    })
+}
+
+/// Starlette's lazy attribute: `if not hasattr(self, name): setattr(self, name, build())`, then
+/// `getattr(self, name)`.
+fn cached<'py>(
+    object: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyString>,
+    build: impl FnOnce() -> PyResult<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    if let Some(value) = optional_attr(object, name)? {
+        return Ok(value);
     }
-    let scope = connection.getattr(intern!(py, "scope"))?;
-    let query_params = new_query_params(cls, &scope.get_item(intern!(py, "query_string"))?)?;
-    connection.setattr(name, query_params)?;
-    connection.getattr(name)
+    object.setattr(name, build()?)?;
+    object.getattr(name)
 }
 
 /// `getattr(object, name)`, or `None` when it has no such attribute: what `hasattr` asks, and as
