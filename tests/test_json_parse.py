@@ -100,3 +100,20 @@ def test_stdlib_cases_are_left_to_the_stdlib() -> None:
 def test_common_documents_take_the_native_path() -> None:
     data = b'{"id": 12345678901234567890, "price": 0.1, "tags": ["a", "\\u00e9\\ud83d\\ude00"], "ok": true}'
     assert typed(_core.loads_json(data)) == typed(json.loads(data))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["id", "name", "a", "ab", "b", "é", "x" * 40]), unique=True, max_size=7),
+        max_size=60,
+    ),
+    st.integers(min_value=0, max_value=3),
+)
+def test_records_with_shifting_keys_parse_identically(key_lists: list[list[str]], extra: int) -> None:
+    """Records whose keys come in changing orders, some missing, more than the key cache holds:
+    the decoder's guess of the next key must never stand for another key."""
+    records = [{key: index for index, key in enumerate(keys)} for keys in key_lists]
+    records += [{f"k{index}": index for index in range(40 + extra)}] * 2
+    document = json.dumps(records).encode()
+    assert _core.loads_json(document) == json.loads(document)

@@ -38,6 +38,9 @@ pub struct Decoder<'a, 'py> {
     /// Escape-free key strings already built, reused like the stdlib's key memo (records
     /// repeat a handful of keys: a short list beats hashing).
     keys: Vec<(&'a str, Bound<'py, PyString>)>,
+    /// Where the last key was found in `keys`: records repeat their keys in order, so the next
+    /// key is usually the one after it.
+    last_key: usize,
 }
 
 impl<'a, 'py> Decoder<'a, 'py> {
@@ -49,6 +52,7 @@ impl<'a, 'py> Decoder<'a, 'py> {
             pos: 0,
             depth: 0,
             keys: Vec::new(),
+            last_key: 0,
         }
     }
 
@@ -183,16 +187,29 @@ impl<'a, 'py> Decoder<'a, 'py> {
         if self.bytes[end] == b'"' {
             self.pos = end + 1;
             let text = &self.text[start..end];
-            if let Some((_, known)) = self.keys.iter().find(|(seen, _)| *seen == text) {
-                return Ok(known.clone());
+            if let Some(known) = self.known_key(text) {
+                return Ok(known);
             }
             let built = PyString::new(self.py, text);
             if self.keys.len() < KEY_CACHE_SIZE {
+                self.last_key = self.keys.len();
                 self.keys.push((text, built.clone()));
             }
             return Ok(built);
         }
         self.string()
+    }
+
+    /// The key string already built for `text`: the one after the last key found, else any.
+    fn known_key(&mut self, text: &str) -> Option<Bound<'py, PyString>> {
+        let next = self.last_key + 1;
+        let guess = if next < self.keys.len() { next } else { 0 };
+        let index = match self.keys.get(guess) {
+            Some((seen, _)) if *seen == text => guess,
+            _ => self.keys.iter().position(|(seen, _)| *seen == text)?,
+        };
+        self.last_key = index;
+        Some(self.keys[index].1.clone())
     }
 
     /// The index of the first `"` or `\` at or after `start`; a raw control character or
