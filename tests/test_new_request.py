@@ -63,13 +63,13 @@ def test_a_subclass_runs_its_own_constructor() -> None:
 
 
 @pytest.mark.parametrize("owner", [starlette.requests.Request, starlette.requests.HTTPConnection])
-def test_a_patched_constructor_is_called(owner: type, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_patched_constructor_is_called(owner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     stock_init = owner.__init__
     calls: list[Any] = []
 
     def init(self: Any, scope: Any, *args: Any) -> None:
         calls.append(scope)
-        stock_init(self, scope, *args)  # type: ignore[misc]
+        stock_init(self, scope, *args)
 
     monkeypatch.setattr(owner, "__init__", init)
     scope = {"type": "http"}
