@@ -298,10 +298,7 @@ class APIRouter(fastapi_routing.APIRouter):
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] in ("http", "websocket", "lifespan")
-
-        if "router" not in scope:
-            scope["router"] = self
-
+        # Both branches set `scope["router"]` first, as FastAPI's method does.
         if scope["type"] == "lifespan":
             await _stock_api_router_app(self, scope, receive, send)
         else:
