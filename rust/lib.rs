@@ -12,6 +12,7 @@ pub mod requests;
 pub mod responses;
 pub mod routing;
 pub mod stats;
+pub mod telemetry;
 pub mod text;
 
 #[cfg(test)]
@@ -29,5 +30,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     responses::bindings::register(m)?;
     routing::bindings::register(m)?;
     stats::register(m)?;
+    telemetry::register(m)?;
     Ok(())
 }

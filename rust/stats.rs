@@ -38,12 +38,16 @@ pub static FORM_PARSES: Counter = Counter::new();
 /// FastAPI's `jsonable_encoder` answered in Rust.
 pub static JSONABLE_ENCODES: Counter = Counter::new();
 
-const COUNTERS: [(&str, &Counter); 5] = [
+/// FastAPI's telemetry gate evaluated in Rust.
+pub static TELEMETRY_GATES: Counter = Counter::new();
+
+const COUNTERS: [(&str, &Counter); 6] = [
     ("route_native_matches", &ROUTE_NATIVE_MATCHES),
     ("json_renders", &JSON_RENDERS),
     ("json_parses", &JSON_PARSES),
     ("form_parses", &FORM_PARSES),
     ("jsonable_encodes", &JSONABLE_ENCODES),
+    ("telemetry_gates", &TELEMETRY_GATES),
 ];
 
 /// The counters since the process started, by name.

@@ -40,6 +40,7 @@ __all__ = [
     "connection_headers",
     "connection_query_params",
     "native_counts",
+    "TelemetryGate",
 ]
 
 __version__: str
@@ -131,3 +132,18 @@ class MultipartFormParser:
     def finish(self) -> list[tuple[Any, ...]] | None: ...
     def result(self, files: list[Any], decode: Any) -> tuple[list[tuple[str, Any]], dict[str, Any]]: ...
     def counts(self) -> tuple[int, int]: ...
+
+@final
+class TelemetryGate:
+    """FastAPI's `NativeTelemetry.enabled()`; see `tachyon_engine._fastapi_telemetry`."""
+
+    def __new__(
+        cls,
+        fastapi_globals: dict[str, Any],
+        getters: list[Any],
+        unconfigured: Any,
+        unconfigured_namespace: dict[str, Any],
+        environ: Any,
+        /,
+    ) -> TelemetryGate: ...
+    def __call__(self, config: Any, /) -> bool | None: ...

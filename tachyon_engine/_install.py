@@ -107,6 +107,8 @@ PATCHES: list[Patch] = [
         "FastAPI.build_middleware_stack",
         "tachyon_engine._fastapi_dispatch:build_middleware_stack",
     ),
+    # FastAPI's telemetry gate, asked on every request: OpenTelemetry's getters answered in place.
+    Patch("fastapi.telemetry._asgi", "NativeTelemetry.enabled", "tachyon_engine._fastapi_telemetry:enabled"),
     # FastAPI's encoding of an endpoint's return value, as its routing module calls it.
     Patch("fastapi.routing", "jsonable_encoder", "tachyon_engine.fastapi:jsonable_encoder"),
     # FastAPI's parameter extraction asks this of each parameter's annotation on every request.
