@@ -74,27 +74,26 @@ class LeanStack(ServerErrorMiddleware):
         # The layers checked before each request: set once, compared by identity.
         exceptions: ExceptionMiddleware = app  # type: ignore[assignment]
         router: starlette.routing.Router = exceptions.app  # type: ignore[assignment]
-        self._layers = (exceptions, router, _own_entry(router))
+        # The router's index, kept here: `index_of` would find the same one on every request.
+        self._layers = (exceptions, router, _own_entry(router), index_of(router))
 
-    def _intact(self) -> bool:
-        """Whether the layers inside still are the default ones, each running its own code."""
-        exceptions, router, entry = self._layers
-        return (
-            self.app is exceptions
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exceptions, router, entry, index = self._layers
+        # Whether this is an HTTP request and the layers inside still are the default ones, each
+        # running its own code (inline: this runs on every request).
+        if not (
+            scope["type"] == "http"
+            and self.app is exceptions
             and exceptions.app is router
             and router.middleware_stack is entry
             and ServerErrorMiddleware.__call__ is _SERVER_ERROR_CALL
             and type(exceptions).__call__ is _EXCEPTION_CALL
             and starlette.middleware.exceptions.ExceptionMiddleware.__call__ is _STOCK_EXCEPTION_CALL
             and type(router).__call__ is _ROUTER_CALL
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self._intact():
+        ):
             # Looked up now: instrumentation may have replaced Starlette's method.
             await ServerErrorMiddleware.__call__(self, scope, receive, send)
             return
-        exceptions, router, _ = self._layers
         response_started = False
 
         async def sender(message: Message) -> None:
@@ -109,10 +108,20 @@ class LeanStack(ServerErrorMiddleware):
             try:
                 if "router" not in scope:
                     scope["router"] = router
-                index = index_of(router)
-                found = index.resolve(router.routes, scope, False)
+                routes = router.routes
+                # `index.resolve` without its frame in the common case (no guards).
+                found = NotImplemented if index._guards else index._native.resolve(routes, scope, False)
+                if found is NotImplemented:
+                    found = index.resolve(routes, scope, False)
+                route: Any
                 kind, route, child_scope = (0, None, {}) if found is NotImplemented else found
-                endpoint = _fast_endpoint(route, scope) if kind == 2 else None
+                endpoint = None
+                # A route fully matched that this coroutine may serve inline: `Route.handle` is
+                # Starlette's, the method is allowed, the endpoint is wrapped by our `request_response`.
+                if kind == 2 and type(route).handle is _ROUTE_HANDLE:
+                    methods = route.methods
+                    if not methods or scope["method"] in methods:
+                        endpoint = getattr(route.app, "tachyon_endpoint", None)
                 if kind == 1 and _refuses_method(route, scope):
                     scope["route"] = route
                     scope.update(child_scope)
@@ -142,15 +151,6 @@ class LeanStack(ServerErrorMiddleware):
         except Exception as exc:
             await answer_server_error(self, exc, response_started, scope, receive, send)
             raise exc
-
-
-def _fast_endpoint(route: Any, scope: Scope) -> Any:
-    """The endpoint to call directly, when the route fully matched is one `LeanStack` may serve inline."""
-    if type(route).handle is not _ROUTE_HANDLE:
-        return None
-    if route.methods and scope["method"] not in route.methods:
-        return None
-    return getattr(route.app, "tachyon_endpoint", None)
 
 
 def _refuses_method(route: Any, scope: Scope) -> bool:

@@ -92,11 +92,13 @@ class FastAPILeanStack(ServerErrorMiddleware):
         own = getattr(entry, "__func__", None) is APIRouter.app and getattr(entry, "__self__", None) is router
         self._routed_entry = entry if own else None
 
-    def _intact(self) -> bool:
-        """Whether the layers inside still are the default ones, each running its own code."""
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         telemetry, exceptions, exit_stack, router = self._layers
-        return (
-            telemetry.app is exceptions
+        # Whether this is an HTTP request and the layers inside still are the default ones, each
+        # running its own code (inline: this runs on every request).
+        if not (
+            scope["type"] == "http"
+            and telemetry.app is exceptions
             and exceptions.app is exit_stack
             and exit_stack.app is router
             and self.app is telemetry
@@ -106,14 +108,10 @@ class FastAPILeanStack(ServerErrorMiddleware):
             and AsyncExitStackMiddleware.__call__ is _EXIT_STACK_CALL
             and type(router).__call__ is _ROUTER_CALL
             and plain_exit_stacks(stock_exit_stack.AsyncExitStack)
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self._intact():
+        ):
             # Looked up now: instrumentation may have replaced Starlette's method.
             await ServerErrorMiddleware.__call__(self, scope, receive, send)
             return
-        _, exceptions, exit_stack, router = self._layers
         response_started = False
 
         async def sender(message: Message) -> None:

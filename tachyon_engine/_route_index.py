@@ -187,7 +187,9 @@ class RouteIndex:
 
     def resolve(self, routes: Sequence[BaseRoute], scope: Any, stop_at_partial: bool) -> Any:
         """`(kind, route, child_scope)` with kind 2 (full), 1 (partial) or 0 (none), or
-        `NotImplemented` when Starlette's own loop must answer."""
+        `NotImplemented` when Starlette's own loop must answer. (While `_guards` is empty, a
+        hot path may call `_native.resolve` itself, and this method when that says
+        `NotImplemented`.)"""
         # Every request comes through here: the common case (no guards) is one native call.
         if self._guards and self._guarded(scope):
             return NotImplemented
