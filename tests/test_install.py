@@ -336,3 +336,35 @@ def test_the_compat_runner_sets_the_hook_switches() -> None:
     runner = (Path(__file__).resolve().parent.parent / "compat_tests" / "__main__.py").read_text()
     assert f'ENV_INSTALL = "{_autoinstall.ENV_INSTALL}"' in runner
     assert f'ENV_STATS = "{_autoinstall.ENV_STATS}"' in runner
+
+
+def test_a_replaced_starlette_call_runs_for_tachyon_apps_too() -> None:
+    """Instrumentation (sentry-sdk) wraps `Starlette.__call__` on Starlette's class: tachyon's
+    application runs the wrapper, then its lean stack."""
+    import starlette.applications
+
+    import tachyon_engine.applications
+    import tachyon_engine.routing
+
+    calls = []
+    stock_call = starlette.applications.Starlette.__call__
+
+    async def wrapped(self: Any, scope: Any, receive: Any, send: Any) -> None:
+        calls.append(scope.get("path", scope["type"]))
+        await stock_call(self, scope, receive, send)
+
+    async def hello(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("hi")
+
+    app = tachyon_engine.applications.Starlette(routes=[tachyon_engine.routing.Route("/", hello)])
+    starlette.applications.Starlette.__call__ = wrapped  # type: ignore[method-assign]
+    try:
+        with TestClient(app) as client:
+            assert client.get("/").text == "hi"
+            assert client.get("/nowhere").status_code == 404
+    finally:
+        starlette.applications.Starlette.__call__ = stock_call  # type: ignore[method-assign]
+    assert calls == ["lifespan", "/", "/nowhere"]
+    with TestClient(app) as client:
+        assert client.get("/").text == "hi"
+    assert calls == ["lifespan", "/", "/nowhere"]

@@ -101,6 +101,28 @@ def request_params(stack: Stack) -> Operation:
     )
 
 
+def handler_only(route_path: str, path: str, path_params: dict[str, Any], query: bytes = b"") -> Builder:
+    """A request of the demo app served with no dispatch at all: the route's endpoint awaited on
+    a `Request`, then its response. What any dispatch has to do at the least, so the app
+    scenarios' cost above it is the dispatch's (middleware layers, routing, scope updates)."""
+
+    def build(stack: Stack) -> Operation:
+        endpoint = next(route.endpoint for route in demo_app(stack).routes if route.path == route_path)
+
+        async def app(scope: Scope, receive: Any, send: Any) -> None:
+            response = await endpoint(stack.Request(scope, receive, send))
+            await response(scope, receive, send)
+
+        def request() -> tuple[Scope, Any]:
+            scope = http_scope(path=path, query=query, headers=BROWSER_HEADERS)
+            scope["path_params"] = dict(path_params)
+            return scope, no_body
+
+        return request_operation(app, request)
+
+    return build
+
+
 def json_response(size: int) -> Builder:
     def build(stack: Stack) -> Operation:
         content = json_content(size)

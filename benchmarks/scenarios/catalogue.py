@@ -31,6 +31,12 @@ SUITES: dict[str, list[Case]] = {
         Case("app", "hello world, with a pure ASGI user middleware", apps.hello_world_with(apps.PassThrough)),
         Case("app", "hello world, with a BaseHTTPMiddleware", apps.hello_world_with(apps.PassThroughHTTP)),
         Case("app", "set a cookie and delete one", apps.set_cookies),
+        Case("app", "hello world, endpoint and response only (no dispatch)", apps.handler_only("/", "/", {})),
+        Case(
+            "app",
+            "path + query + header + cookie -> JSON, endpoint and response only (no dispatch)",
+            apps.handler_only("/users/{user_id:int}", apps.PARAMS_PATH, {"user_id": 42}, apps.PARAMS_QUERY),
+        ),
         *_routing_cases(),
         Case("json", "JSONResponse 1 KiB", apps.json_response(KiB)),
         Case("json", "JSONResponse 64 KiB", apps.json_response(64 * KiB)),
