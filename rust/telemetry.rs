@@ -11,7 +11,7 @@
 use pyo3::exceptions::PyNameError;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFrozenSet, PyString, PyTuple, PyType};
+use pyo3::types::{PyBool, PyDict, PyFrozenSet, PyInt, PyString, PyTuple, PyType};
 
 use crate::stats;
 
@@ -84,20 +84,42 @@ impl TelemetryGate {
         }
     }
 
-    /// The gate's answer for this config, or None when the config is not a plain dict.
+    /// The gate's answer for this config, or None when the config is not a plain dict or a
+    /// switch is not a plain `bool`, `int` or `str` (FastAPI's `or`s and `bool()` test a
+    /// switch's truth more than once: only those types answer it without running code).
     #[pyo3(signature = (config, /))]
     fn __call__(&self, config: &Bound<'_, PyAny>) -> PyResult<Option<bool>> {
-        if !config.is_exact_instance_of::<PyDict>() {
+        let Ok(config) = config.cast_exact::<PyDict>() else {
             return Ok(None);
-        }
+        };
         let py = config.py();
+        for getter in &self.getters {
+            let plain = config
+                .get_item(getter.switch.bind(py))?
+                .is_some_and(|switch| {
+                    switch.is_exact_instance_of::<PyBool>()
+                        || switch.is_exact_instance_of::<PyInt>()
+                        || switch.is_exact_instance_of::<PyString>()
+                });
+            if !plain {
+                return Ok(None);
+            }
+        }
         stats::TELEMETRY_GATES.hit();
         let mut checked = None;
         for getter in &self.getters {
-            if !config.get_item(getter.switch.bind(py))?.is_truthy()? {
+            if !config
+                .as_any()
+                .get_item(getter.switch.bind(py))?
+                .is_truthy()?
+            {
                 continue;
             }
-            if !config.get_item(getter.own_provider.bind(py))?.is_none() {
+            if !config
+                .as_any()
+                .get_item(getter.own_provider.bind(py))?
+                .is_none()
+            {
                 return Ok(Some(true));
             }
             let provider = self.provider(getter, &mut checked, py)?;

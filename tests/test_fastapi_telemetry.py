@@ -39,7 +39,19 @@ SIGNALS = [
     ("metrics", "meter_provider", otel_metrics, "METER", "OTEL_PYTHON_METER_PROVIDER", "sdk_meter_provider", "metrics"),
     ("logs", "logger_provider", otel_logs, "LOGGER", "OTEL_PYTHON_LOGGER_PROVIDER", "sdk_logger_provider", "_logs"),
 ]
-SWITCHES = [True, False, 1, 0, ""]
+SWITCHES: list[Any] = [True, False, 1, 0, "", "counted-true", "counted-false"]
+
+
+class CountedSwitch:
+    """A switch whose truth is asked by calling Python code: every ask is counted."""
+
+    def __init__(self, value: bool, asked: list[bool]) -> None:
+        self.value = value
+        self.asked = asked
+
+    def __bool__(self) -> bool:
+        self.asked.append(self.value)
+        return self.value
 
 
 class Marker:
@@ -113,11 +125,15 @@ class _Arranged:
         self.monkeypatch = monkeypatch
         self.marker = Marker()
         self.getter_calls = 0
+        self.switches_asked: list[bool] = []
 
     def config(self) -> Any:
         config: dict[str, Any] = {}
         for (switch, own, *_), signal in zip(SIGNALS, self.state["signals"], strict=True):
-            config[switch] = signal["switch"]
+            value = signal["switch"]
+            if isinstance(value, str) and value.startswith("counted-"):
+                value = CountedSwitch(value == "counted-true", self.switches_asked)
+            config[switch] = value
             config[own] = self.marker if signal["own"] else None
         config.update(operation_spans=True, auto_configure=False, exclude=None)
         return self.state["config_type"](config)
@@ -166,10 +182,11 @@ class _Arranged:
         except BaseException as exc:  # the exception is the outcome compared
             answer = (type(exc), str(exc))
         providers = tuple(type(vars(module)[f"_{kind}_PROVIDER"]).__name__ for _, _, module, kind, *_ in SIGNALS)
-        calls = self.getter_calls
+        calls, asked = self.getter_calls, list(self.switches_asked)
         self.getter_calls = 0
+        self.switches_asked.clear()
         self.monkeypatch.undo()
-        return answer, providers, calls
+        return answer, providers, calls, asked
 
 
 @settings(max_examples=400, deadline=None)
