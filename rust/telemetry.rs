@@ -93,26 +93,23 @@ impl TelemetryGate {
             return Ok(None);
         };
         let py = config.py();
+        let mut switches = Vec::with_capacity(self.getters.len());
         for getter in &self.getters {
-            let plain = config
-                .get_item(getter.switch.bind(py))?
-                .is_some_and(|switch| {
-                    switch.is_exact_instance_of::<PyBool>()
+            match config.get_item(getter.switch.bind(py))? {
+                Some(switch)
+                    if switch.is_exact_instance_of::<PyBool>()
                         || switch.is_exact_instance_of::<PyInt>()
-                        || switch.is_exact_instance_of::<PyString>()
-                });
-            if !plain {
-                return Ok(None);
+                        || switch.is_exact_instance_of::<PyString>() =>
+                {
+                    switches.push(switch)
+                }
+                _ => return Ok(None),
             }
         }
         stats::TELEMETRY_GATES.hit();
         let mut checked = None;
-        for getter in &self.getters {
-            if !config
-                .as_any()
-                .get_item(getter.switch.bind(py))?
-                .is_truthy()?
-            {
+        for (getter, switch) in self.getters.iter().zip(switches) {
+            if !switch.is_truthy()? {
                 continue;
             }
             if !config
