@@ -1,8 +1,9 @@
 """FastAPI's default middleware stack, fused into one coroutine for HTTP requests (under `install()`).
 
 FastAPI builds `ServerErrorMiddleware > ExceptionTelemetryMiddleware > ExceptionMiddleware >
-AsyncExitStackMiddleware > router` when the app has no user middleware: four layers, each a
-coroutine frame, with two `send` wrappers. `FastAPILeanStack` runs the same four layers inline
+AsyncExitStackMiddleware > router` when the app has no user middleware (from 0.164 with
+`AppBodyLimitMiddleware` after the telemetry layer): four or five layers, each a coroutine frame,
+with two `send` wrappers. `FastAPILeanStack` runs the same four layers inline
 around the router's entry point, as `LeanStack` does for Starlette's stack (`_dispatch`), with one
 response-started flag for the two wrappers (they see the same messages):
 
@@ -11,6 +12,9 @@ response-started flag for the two wrappers (they see the same messages):
   middleware builds up front built when a handler needs it;
 - `AsyncExitStackMiddleware`: the stack in the scope under the middleware's `context_name`, left
   only when something was pushed on it (`_exit_stacks`);
+- `AppBodyLimitMiddleware` without an application `max_body_size` (its `app` is then the next
+  layer itself): a pass-through while the scope carries no `starlette.max_body_size` counter
+  (a mounted app's request); with one, or with a limit, FastAPI's stack runs;
 - `ExceptionTelemetryMiddleware`: FastAPI's `_exception(scope=..., exc=...)`, then re-raise;
 - `ServerErrorMiddleware`: its answer to an unhandled exception, then re-raise.
 
@@ -20,6 +24,7 @@ exit stack class go through the stack FastAPI built.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import fastapi.middleware.asyncexitstack
@@ -33,7 +38,7 @@ from starlette.middleware.errors import ServerErrorMiddleware
 from tachyon_engine._dispatch import answer_server_error
 from tachyon_engine._exception_handler import answer_exception
 from tachyon_engine._exit_stacks import leave_on_error, plain_exit_stacks
-from tachyon_engine._patching import original
+from tachyon_engine._patching import original_in_mro
 from tachyon_engine.fastapi import APIRouter, routed
 from tachyon_engine.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,6 +47,16 @@ stock_exit_stack: Any = fastapi.middleware.asyncexitstack
 stock_telemetry: Any = fastapi.telemetry._asgi
 stock_exceptions: Any = starlette.middleware.exceptions
 _StockExceptionMiddleware = starlette.middleware.exceptions.ExceptionMiddleware
+
+# FastAPI 0.164+: the application's body limit layer (None before).
+_body_limit: Any
+try:
+    _body_limit = importlib.import_module("fastapi._body_limit")
+except ImportError:  # FastAPI 0.163
+    _body_limit = None
+_BODY_LIMIT: Any = getattr(_body_limit, "AppBodyLimitMiddleware", None)
+_BODY_LIMIT_CALL = None if _BODY_LIMIT is None else _BODY_LIMIT.__call__
+_MAX_BODY_SIZE_KEY = getattr(_body_limit, "MAX_BODY_SIZE_SCOPE_KEY", None)
 
 _SERVER_ERROR_CALL = ServerErrorMiddleware.__call__
 _TELEMETRY_CALL = ExceptionTelemetryMiddleware.__call__
@@ -52,18 +67,18 @@ _ROUTER_CALL = starlette.routing.Router.__call__
 
 def build_middleware_stack(self: Any) -> ASGIApp:
     """`FastAPI.build_middleware_stack`: the stack FastAPI builds, fused when it is the default one."""
-    # Imported here: `install()` patches `fastapi.applications` as soon as it has run, while
-    # the `fastapi` package is still importing.
-    import fastapi.applications
-
-    stock_build = original(fastapi.applications.FastAPI, "build_middleware_stack")
+    # The stock method saved by `install()` on the class that defines it (no import: the stack is
+    # built on the first request, when `fastapi` may even be gone from `sys.modules`).
+    stock_build = original_in_mro(type(self), "build_middleware_stack", build_middleware_stack)
     return fastapi_lean_stack_for(stock_build(self))
 
 
 def fastapi_lean_stack_for(stack: ASGIApp) -> ASGIApp:
     """`stack`, or its `FastAPILeanStack` twin when it is exactly FastAPI's default stack."""
     layers: list[Any] = [stack]
-    for expected in (ServerErrorMiddleware, ExceptionTelemetryMiddleware, _StockExceptionMiddleware):
+    for expected in (ServerErrorMiddleware, ExceptionTelemetryMiddleware, _BODY_LIMIT, _StockExceptionMiddleware):
+        if expected is None:
+            continue
         if type(layers[-1]) is not expected:
             return stack
         layers.append(layers[-1].app)
@@ -82,9 +97,13 @@ class FastAPILeanStack(ServerErrorMiddleware):
     def __init__(self, app: ASGIApp, handler: Any = None, debug: bool = False) -> None:
         super().__init__(app, handler, debug)
         telemetry: Any = app
-        exceptions = telemetry.app
+        body_limit = telemetry.app if _BODY_LIMIT is not None else None
+        exceptions = telemetry.app if body_limit is None else body_limit.app
         exit_stack = exceptions.app
         router = exit_stack.app
+        # The layer after the telemetry one: the body limit layer (FastAPI 0.164+) or the exceptions one.
+        self._after_telemetry = exceptions if body_limit is None else body_limit
+        self._body_limit = body_limit
         self._layers: tuple[Any, Any, Any, Any] = (telemetry, exceptions, exit_stack, router)
         # The router's entry point when it is tachyon_engine's `APIRouter.app` bound to the router
         # (no router-level middleware): the fused stack then awaits what that method awaits.
@@ -96,9 +115,18 @@ class FastAPILeanStack(ServerErrorMiddleware):
         telemetry, exceptions, exit_stack, router = self._layers
         # Whether this is an HTTP request and the layers inside still are the default ones, each
         # running its own code (inline: this runs on every request).
+        body_limit = self._body_limit
         if not (
             scope["type"] == "http"
-            and telemetry.app is exceptions
+            and telemetry.app is self._after_telemetry
+            and (
+                body_limit is None
+                or (
+                    body_limit.app is exceptions
+                    and _MAX_BODY_SIZE_KEY not in scope
+                    and _BODY_LIMIT.__call__ is _BODY_LIMIT_CALL
+                )
+            )
             and exceptions.app is exit_stack
             and exit_stack.app is router
             and self.app is telemetry

@@ -8,7 +8,7 @@ getters. While no provider is set, each getter tests `os.environ` for its provid
 
 `enabled` below is FastAPI's expression, evaluated in the same order on the same names of FastAPI's
 module. It answers a getter's call itself only while the getter is OpenTelemetry's own function
-(its source verified when this module is imported) and only where that function returns without
+(its source one of the registry's verified ones, `_targets`) and only where that function returns without
 side effects: the global provider once set, or the proxy provider while the provider variable is
 absent from the stock `os.environ`, tested as `_Environ.__getitem__` tests it, on `_data` with
 `encodekey`. A getter replaced or of another source, an environment that is not the stock
@@ -18,8 +18,6 @@ FastAPI whose gate is not the verified one keeps its own gate.
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import os
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -28,21 +26,10 @@ import fastapi.telemetry._asgi
 
 from tachyon_engine import _core
 from tachyon_engine._patching import original
+from tachyon_engine._targets import is_verified
 
 _asgi: Any = fastapi.telemetry._asgi
 _stock_enabled = original(_asgi.NativeTelemetry, "enabled")
-
-
-def _source_digest(function: object) -> str | None:
-    try:
-        return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()  # type: ignore[arg-type]
-    except (OSError, TypeError):
-        return None
-
-
-def _verified(function: Any, digest: str) -> Any:
-    """`function` if its source is the one verified, else None (then it is always called)."""
-    return function if _source_digest(function) == digest else None
 
 
 # The stock `name in os.environ`: `Mapping.__contains__` calling `_Environ.__getitem__`, which
@@ -86,7 +73,7 @@ def _getter(
     switch: str,
     own_provider: str,
     module_global: str,
-    digest: str,
+    verified_as: str,
     provider: str,
     variable: str,
     proxy: str,
@@ -94,7 +81,7 @@ def _getter(
     function_name = "get_" + own_provider
     function: Any = getattr(getattr(_asgi, module_global, None), function_name, None)
     verified = None
-    if _ENVIRON_VERIFIED and _verified(function, digest) is not None:
+    if _ENVIRON_VERIFIED and function is not None and is_verified(verified_as, function):
         variable_name = function.__globals__[variable]
         verified = (function, variable_name, _encodekey(variable_name))
     return _ProviderGetter(
@@ -113,17 +100,17 @@ def _getter(
 
 def _gate() -> Any:
     """The native gate, or None where FastAPI's gate is not the verified one."""
-    # FastAPI 0.163.2's `NativeTelemetry.enabled`, the expression the native gate evaluates.
-    if _source_digest(_stock_enabled) != "0b078e55154fc33909dc17ed18fdfea1494222486d43eaed773865c001ce5a5f":
+    # FastAPI's `NativeTelemetry.enabled`, the expression the native gate evaluates.
+    if not is_verified("fastapi.telemetry._asgi:NativeTelemetry.enabled", _stock_enabled):
         return None
     unconfigured = _asgi._unconfigured
-    # opentelemetry-api 1.44.0's getters, in FastAPI's order.
+    # OpenTelemetry's getters, in FastAPI's order (each answered in place only while verified).
     getters = [
         _getter(
             "tracing",
             "tracer_provider",
             "trace",
-            "3f2eeb4af779387d40f051da730b99b88461e463d415ec1496d8c9237f27f723",
+            "opentelemetry.trace:get_tracer_provider",
             "_TRACER_PROVIDER",
             "OTEL_PYTHON_TRACER_PROVIDER",
             "_PROXY_TRACER_PROVIDER",
@@ -132,7 +119,7 @@ def _gate() -> Any:
             "metrics",
             "meter_provider",
             "metrics",
-            "22ebd1e24cf167bec2d87ae93f153b1641e12f1291f36b827a39a6b9a861ecd9",
+            "opentelemetry.metrics._internal:get_meter_provider",
             "_METER_PROVIDER",
             "OTEL_PYTHON_METER_PROVIDER",
             "_PROXY_METER_PROVIDER",
@@ -141,7 +128,7 @@ def _gate() -> Any:
             "logs",
             "logger_provider",
             "_logs",
-            "75479adffe00c6e591ffabd1e891627fcc2305e06484db9abcd425c05d2c290e",
+            "opentelemetry._logs._internal:get_logger_provider",
             "_LOGGER_PROVIDER",
             "_OTEL_PYTHON_LOGGER_PROVIDER",
             "_PROXY_LOGGER_PROVIDER",
@@ -150,7 +137,7 @@ def _gate() -> Any:
     return _core.TelemetryGate(
         vars(_asgi),
         getters,
-        _verified(unconfigured, "da3cb4e8b110b492a634ca3054ee8d3cf7a3b086083a39328eb7cd5b295a5f0e"),
+        unconfigured if is_verified("fastapi.telemetry._asgi:_unconfigured", unconfigured) else None,
         unconfigured.__globals__,
         _STOCK_ENVIRON,
     )

@@ -2,14 +2,17 @@
 
 FastAPI and other Starlette-based libraries import `starlette.*` directly, so the import swap
 cannot reach them. `install()` instead puts tachyon_engine's implementations on Starlette's (and
-FastAPI's) classes and modules in place, from one list of patches, `PATCHES`: each entry names a
-target (module, then attribute path) and the replacement (module, then attribute path), so a new
-accelerated path is one more line. The replacements are the very functions tachyon_engine's
-subclasses use; they fall back to the saved stock function explicitly (see `_patching`).
+FastAPI's) classes and modules in place, from the registry of targets, `_targets.PATCHES`: each
+entry names a target (module, then attribute path), the replacement (module, then attribute path)
+and the stock objects it reproduces, so a new accelerated path is one more entry. The
+replacements are the very functions tachyon_engine's subclasses use; they fall back to the saved
+stock function explicitly (see `_patching`).
 
 Rules:
 
 - Idempotent: a second `install()` changes nothing.
+- A target is replaced only when every stock object its replacement reproduces has a verified
+  source (`_targets`): another release of the library, or an edited copy, leaves it stock.
 - A target is replaced only while it still holds the library's own code (its code object lives in
   the library's package, and it wraps nothing). A target that a third party (sentry-sdk,
   OpenTelemetry, a test's monkeypatch) replaced first keeps the third party's value: whoever
@@ -41,83 +44,7 @@ from types import ModuleType
 from typing import Any, NamedTuple
 
 from tachyon_engine._patching import SAVED
-
-
-class Patch(NamedTuple):
-    """`module.target` (a dotted attribute path, `"Router.app"` or `"cookie_parser"`) becomes
-    `replacement`, written `"package.module:Attribute.path"` and read without binding
-    descriptors (a function, a property)."""
-
-    module: str
-    target: str
-    replacement: str
-
-
-PATCHES: list[Patch] = [
-    # datastructures: query string parsing and header lookups in Rust.
-    Patch("starlette.datastructures", "QueryParams.__init__", "tachyon_engine.datastructures:QueryParams.__init__"),
-    Patch("starlette.datastructures", "Headers.__getitem__", "tachyon_engine.datastructures:Headers.__getitem__"),
-    Patch("starlette.datastructures", "Headers.get", "tachyon_engine.datastructures:Headers.get"),
-    Patch("starlette.datastructures", "Headers.getlist", "tachyon_engine.datastructures:Headers.getlist"),
-    Patch("starlette.datastructures", "Headers.__contains__", "tachyon_engine.datastructures:Headers.__contains__"),
-    Patch(
-        "starlette.datastructures",
-        "MutableHeaders.__delitem__",
-        "tachyon_engine.datastructures:MutableHeaders.__delitem__",
-    ),
-    # requests: headers, query params, cookies and JSON bodies.
-    Patch("starlette.requests", "cookie_parser", "tachyon_engine.requests:cookie_parser"),
-    Patch("starlette.requests", "HTTPConnection.headers", "tachyon_engine.requests:starlette_headers"),
-    Patch("starlette.requests", "HTTPConnection.query_params", "tachyon_engine.requests:starlette_query_params"),
-    Patch("starlette.requests", "HTTPConnection.cookies", "tachyon_engine.requests:HTTPConnection.cookies"),
-    Patch("starlette.requests", "Request.json", "tachyon_engine.requests:Request.json"),
-    # formparsers: urlencoded and multipart bodies in Rust (Starlette's own code for what the
-    # Rust parsers do not reproduce: another python-multipart, overridden callbacks, odd limits).
-    Patch("starlette.formparsers", "FormParser.parse", "tachyon_engine.formparsers:FormParser.parse"),
-    Patch("starlette.formparsers", "MultiPartParser.parse", "tachyon_engine.formparsers:MultiPartParser.parse"),
-    # responses and websockets: headers, cookies and JSON in Rust.
-    Patch("starlette.responses", "Response.__init__", "tachyon_engine.responses:Response.__init__"),
-    Patch("starlette.responses", "Response.init_headers", "tachyon_engine.responses:Response.init_headers"),
-    Patch("starlette.responses", "Response.headers", "tachyon_engine.responses:Response.headers"),
-    Patch("starlette.responses", "Response.set_cookie", "tachyon_engine.responses:Response.set_cookie"),
-    Patch("starlette.responses", "JSONResponse.render", "tachyon_engine.responses:JSONResponse.render"),
-    Patch("starlette.websockets", "WebSocket.send_json", "tachyon_engine.websockets:WebSocket.send_json"),
-    Patch("starlette.websockets", "WebSocket.receive_json", "tachyon_engine.websockets:WebSocket.receive_json"),
-    # routing: the Rust route index, for Starlette's router and FastAPI's.
-    Patch("starlette.routing", "Router.app", "tachyon_engine.routing:Router.app"),
-    Patch("starlette.routing", "Router.url_path_for", "tachyon_engine.routing:Router.url_path_for"),
-    # The endpoint wrappers routes bind when built (one exception layer per call, and the marker
-    # the lean dispatch looks for), and the application's stack: the lean dispatch when the app
-    # has no user middleware (FastAPI builds its own stack, which stays as it is).
-    Patch("starlette.routing", "request_response", "tachyon_engine.routing:request_response"),
-    Patch("starlette.routing", "websocket_session", "tachyon_engine.routing:websocket_session"),
-    Patch(
-        "starlette.applications",
-        "Starlette.build_middleware_stack",
-        "tachyon_engine.applications:Starlette.build_middleware_stack",
-    ),
-    Patch("fastapi.routing", "APIRouter.app", "tachyon_engine.fastapi:APIRouter.app"),
-    Patch("fastapi.routing", "_IncludedRouter._match", "tachyon_engine.fastapi:included_router_match"),
-    Patch("fastapi.routing", "APIRouter._get_routes_version", "tachyon_engine.fastapi:get_routes_version"),
-    # FastAPI's endpoint wrapper (its copy of `request_response`), which its routes bind when built.
-    Patch("fastapi.routing", "request_response", "tachyon_engine.fastapi:request_response"),
-    # FastAPI's own stack (no user middleware): fused as Starlette's is.
-    Patch(
-        "fastapi.applications",
-        "FastAPI.build_middleware_stack",
-        "tachyon_engine._fastapi_dispatch:build_middleware_stack",
-    ),
-    # FastAPI's telemetry gate, asked on every request: OpenTelemetry's getters answered in place.
-    Patch("fastapi.telemetry._asgi", "NativeTelemetry.enabled", "tachyon_engine._fastapi_telemetry:enabled"),
-    # FastAPI's encoding of an endpoint's return value, as its routing module calls it.
-    Patch("fastapi.routing", "jsonable_encoder", "tachyon_engine.fastapi:jsonable_encoder"),
-    # FastAPI's parameter extraction asks this of each parameter's annotation on every request.
-    Patch(
-        "fastapi.dependencies.utils",
-        "field_annotation_is_sequence",
-        "tachyon_engine._fastapi_params:field_annotation_is_sequence",
-    ),
-]
+from tachyon_engine._targets import PATCHES, Patch, patch_unverified_reason
 
 _MISSING: Any = object()
 
@@ -135,7 +62,7 @@ class _State:
         self.lock = threading.RLock()
         self.installed = False
         self.applied: list[_Applied] = []
-        self.skipped: list[str] = []
+        self.skipped: dict[str, str] = {}  # target -> why it was left stock
         self.pending: set[str] = set()  # modules whose import the finder waits for
         self.deferred: list[Patch] = []  # patches whose replacement's module was mid-import
         self.executed: set[str] = set()  # modules the finder saw run to their end
@@ -151,7 +78,7 @@ def install() -> None:
         if _state.installed:
             return
         _state.installed = True
-        _state.skipped = []
+        _state.skipped = {}
         # Modules imported later are patched on import, so that `install()` imports nothing itself
         # (at interpreter start, importing Starlette would import anyio before pytest can rewrite
         # its plugin, for one).
@@ -204,7 +131,7 @@ def installed_patches() -> dict[str, str]:
     """Every target replaced now, with its replacement; and every skipped target, with why."""
     with _state.lock:
         report = {f"{a.patch.module}.{a.patch.target}": a.patch.replacement for a in _state.applied}
-        report.update(dict.fromkeys(_state.skipped, "skipped: replaced by someone else before install()"))
+        report.update({target: f"skipped: {reason}" for target, reason in _state.skipped.items()})
         report.update(
             {
                 f"{patch.module}.{patch.target}": "waiting for the module's import"
@@ -233,7 +160,11 @@ def _apply(patch: Patch, module: ModuleType) -> None:
         owner = getattr(owner, part)
     current = inspect.getattr_static(owner, attribute)
     if attribute in vars(owner) and not _is_pristine(current, module):
-        _state.skipped.append(f"{patch.module}.{patch.target}")
+        _state.skipped[patch.name] = "replaced by someone else before install()"
+        return
+    unverified = patch_unverified_reason(patch)
+    if unverified is not None:
+        _state.skipped[patch.name] = unverified
         return
     replacement_module = patch.replacement.partition(":")[0]
     loaded = sys.modules.get(replacement_module)
@@ -242,7 +173,11 @@ def _apply(patch: Patch, module: ModuleType) -> None:
         _state.deferred.append(patch)
         _state.pending.add(replacement_module)
         return
-    replacement = _resolve(patch.replacement)
+    try:
+        replacement = _resolve(patch.replacement)
+    except Exception as exc:  # the replacement's module does not take this release
+        _state.skipped[patch.name] = f"{patch.replacement} unavailable: {type(exc).__name__}: {exc}"
+        return
     own_value = vars(owner).get(attribute, _MISSING)
     SAVED[(owner, attribute)] = current
     setattr(owner, attribute, replacement)

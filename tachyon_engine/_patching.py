@@ -25,3 +25,17 @@ def original(owner: object, name: str) -> Any:
         return SAVED[(owner, name)]
     except KeyError:
         return inspect.getattr_static(owner, name)
+
+
+def original_in_mro(cls: type, name: str, replacement: Any) -> Any:
+    """The stock `name` for instances of `cls`: what `install()` found on the first class of the
+    MRO it patched, else the first definition that is not `replacement`. For a replacement that
+    must find its stock method without importing the library (at request time)."""
+    for klass in cls.__mro__:
+        saved = SAVED.get((klass, name))
+        if saved is not None:
+            return saved
+        value = vars(klass).get(name)
+        if value is not None and value is not replacement:
+            return value
+    raise AttributeError(f"{cls.__qualname__} has no stock {name!r}")

@@ -35,6 +35,7 @@ from tachyon_engine._exception_handler import STOCK_RESPONSE_CALL, answer_except
 from tachyon_engine._exit_stacks import leave_on_error, plain_exit_stacks
 from tachyon_engine._patching import original
 from tachyon_engine._route_index import describe, index_of, register_equivalent_matches
+from tachyon_engine._targets import is_verified
 from tachyon_engine.routing import Match
 from tachyon_engine.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -63,12 +64,19 @@ def _carries_route_context(scope: Any) -> bool:
 _ABSENT = object()
 
 
-register_equivalent_matches(
-    original(fastapi_routing.APIRoute, "matches"), fastapi_routing.APIRoute, "http+route", _carries_route_context
-)
-register_equivalent_matches(
-    original(fastapi_routing.APIWebSocketRoute, "matches"), fastapi_routing.APIWebSocketRoute, "websocket+route", None
-)
+# Declared only for the verified sources of these methods (`_targets`); otherwise the routes
+# are asked in their place.
+if is_verified("fastapi.routing:APIRoute.matches"):
+    register_equivalent_matches(
+        original(fastapi_routing.APIRoute, "matches"), fastapi_routing.APIRoute, "http+route", _carries_route_context
+    )
+if is_verified("fastapi.routing:APIWebSocketRoute.matches"):
+    register_equivalent_matches(
+        original(fastapi_routing.APIWebSocketRoute, "matches"),
+        fastapi_routing.APIWebSocketRoute,
+        "websocket+route",
+        None,
+    )
 
 
 _IncludedRouter: Any = fastapi_routing._IncludedRouter
@@ -83,9 +91,10 @@ def _of_api_route(context: Any) -> bool:
 
 # `_EffectiveRouteContext.matches` for an `APIRoute`: Starlette's `Route.matches` on its own path,
 # convertors, methods and endpoint (the other contexts delegate to other routes).
-register_equivalent_matches(
-    original(_EffectiveRouteContext, "matches"), _EffectiveRouteContext, "http", None, accepts=_of_api_route
-)
+if is_verified("fastapi.routing:_EffectiveRouteContext.matches"):
+    register_equivalent_matches(
+        original(_EffectiveRouteContext, "matches"), _EffectiveRouteContext, "http", None, accepts=_of_api_route
+    )
 
 
 _stock_get_routes_version = original(fastapi_routing.APIRouter, "_get_routes_version")
@@ -305,19 +314,35 @@ class APIRouter(fastapi_routing.APIRouter):
             await routed(self, scope, receive, send)
 
 
+# FastAPI 0.165's router form limits (`APIRouter.app` applies its own first) and its
+# `_update_scope` (merging a child scope's "fastapi" dict), absent or not called there before.
+_stock_apply_form_limits = getattr(fastapi_routing, "_apply_router_form_limits", None)
+_stock_update_scope = fastapi_routing._update_scope
+_ROUTER_FORM_LIMITS = _stock_apply_form_limits is not None
+
+
 def routed(router: Any, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
     """What `APIRouter.app` awaits for an HTTP or websocket scope (the fused stack awaits it
     directly): the route matched by the main loop, or FastAPI's own code when the index does not
     decide (no full or partial match: redirects, low-priority routes, 404; a scope or route list
     the index does not take), which then repeats the main loop (its `matches` calls are
-    idempotent) and goes on."""
+    idempotent, and so is applying the router's form limits again) and goes on."""
+    routing: Any = fastapi_routing
+    if _ROUTER_FORM_LIMITS:
+        apply_form_limits = routing._apply_router_form_limits
+        limits = router.form_limits
+        if limits or apply_form_limits is not _stock_apply_form_limits:
+            apply_form_limits(scope, limits)
     if "router" not in scope:
         scope["router"] = router
     found = index_of(router).resolve(router.routes, scope, False)
     if found is NotImplemented or not found[0]:
         return _stock_api_router_app(router, scope, receive, send)  # type: ignore[no-any-return]
     _, route, child_scope = found
-    scope.update(child_scope)
+    if _ROUTER_FORM_LIMITS and (_SCOPE_KEY in child_scope or routing._update_scope is not _stock_update_scope):
+        routing._update_scope(scope, child_scope)
+    else:
+        scope.update(child_scope)
     _route_selected(scope, route)
     if _handled_by_its_app(route, scope):
         return route.app(scope, receive, send)  # type: ignore[no-any-return]

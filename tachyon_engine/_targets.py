@@ -1,0 +1,390 @@
+"""The registry of targets: every third-party internal `install()` replaces, what each replacement
+reproduces, and which stock sources it has been verified against.
+
+A replacement reimplements stock code, so it is exact only for the releases it was ported from. A
+target is therefore replaced only after every stock object its replacement reproduces (the
+target itself, and the functions whose behaviour it inlines) has been found to have one of the
+sources recorded in `_verified_sources.VERIFIED_SOURCES` (SHA-256 of `inspect.getsource`, each
+with the releases it was recorded on). Any other source, a new release or a local edit, leaves the
+target stock, and `installed_patches()` says which object did not verify. An object absent from
+a release (added upstream later) is recorded as absent (`None`) for it.
+
+`python -m tachyon_engine._targets record` prints the digests of the current environment;
+`python -m tachyon_engine._targets merge <record>...` prints `_verified_sources.py` made from
+such records (`make verified-sources` records every supported release and rewrites it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import inspect
+import json
+import sys
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from tachyon_engine._patching import SAVED
+from tachyon_engine._verified_sources import VERIFIED_SOURCES
+
+
+class Patch(NamedTuple):
+    """`module.target` (a dotted attribute path, `"Router.app"` or `"cookie_parser"`) becomes
+    `replacement`, written `"package.module:Attribute.path"` and read without binding
+    descriptors (a function, a property). `reproduces` names the other stock objects
+    (`"module:Qualified.name"`) whose behaviour the replacement inlines; `engages` the
+    `native_counts()` counter that shows it answering, where it has one."""
+
+    module: str
+    target: str
+    replacement: str
+    reproduces: tuple[str, ...] = ()
+    engages: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.module}.{self.target}"
+
+    def stock_objects(self) -> tuple[str, ...]:
+        """Every stock object the replacement must have been verified against, the target first."""
+        return (f"{self.module}:{self.target}", *self.reproduces)
+
+
+# Starlette's layers that the lean dispatches run inline, and its endpoint wrapper's pieces.
+_STARLETTE_LAYERS = (
+    "starlette.middleware.errors:ServerErrorMiddleware.__call__",
+    "starlette.middleware.errors:ServerErrorMiddleware.error_response",
+    "starlette.middleware.errors:ServerErrorMiddleware.debug_response",
+    "starlette.middleware.exceptions:ExceptionMiddleware.__call__",
+    "starlette._exception_handler:wrap_app_handling_exceptions",
+    "starlette.routing:Router.__call__",
+    "starlette.routing:Route.handle",
+    "starlette.responses:Response.__call__",
+)
+# python-multipart's parsers, which the Rust form parsers reproduce (with Starlette's callbacks).
+_MULTIPART = (
+    "python_multipart.multipart:QuerystringParser._internal_write",
+    "python_multipart.multipart:MultipartParser._internal_write",
+    "python_multipart.multipart:parse_options_header",
+    "python_multipart.decoders:Base64Decoder.write",
+    "python_multipart.decoders:QuotedPrintableDecoder.write",
+)
+# FastAPI's routing helpers that its `APIRouter.app` runs and the accelerated one reproduces.
+_FASTAPI_ROUTING = (
+    "fastapi.routing:APIRoute.matches",
+    "fastapi.routing:APIRoute.handle",
+    "fastapi.routing:APIWebSocketRoute.matches",
+    "fastapi.routing:_route_selected",
+    "fastapi.routing:_get_fastapi_scope",
+    "fastapi.routing:_update_scope",
+    "fastapi.routing:_apply_router_form_limits",
+    "fastapi.routing:_resolve_form_limits",
+    "starlette.routing:Route.handle",
+)
+
+PATCHES: list[Patch] = [
+    # datastructures: query string parsing and header lookups in Rust.
+    Patch("starlette.datastructures", "QueryParams.__init__", "tachyon_engine.datastructures:QueryParams.__init__"),
+    Patch("starlette.datastructures", "Headers.__getitem__", "tachyon_engine.datastructures:Headers.__getitem__"),
+    Patch("starlette.datastructures", "Headers.get", "tachyon_engine.datastructures:Headers.get"),
+    Patch("starlette.datastructures", "Headers.getlist", "tachyon_engine.datastructures:Headers.getlist"),
+    Patch("starlette.datastructures", "Headers.__contains__", "tachyon_engine.datastructures:Headers.__contains__"),
+    Patch(
+        "starlette.datastructures",
+        "MutableHeaders.__delitem__",
+        "tachyon_engine.datastructures:MutableHeaders.__delitem__",
+    ),
+    # requests: headers, query params, cookies and JSON bodies.
+    Patch("starlette.requests", "cookie_parser", "tachyon_engine.requests:cookie_parser"),
+    Patch(
+        "starlette.requests",
+        "HTTPConnection.headers",
+        "tachyon_engine.requests:starlette_headers",
+        ("starlette.datastructures:Headers.__init__",),
+    ),
+    Patch(
+        "starlette.requests",
+        "HTTPConnection.query_params",
+        "tachyon_engine.requests:starlette_query_params",
+        ("starlette.datastructures:QueryParams.__init__", "starlette.datastructures:ImmutableMultiDict.__init__"),
+    ),
+    Patch("starlette.requests", "HTTPConnection.cookies", "tachyon_engine.requests:HTTPConnection.cookies"),
+    Patch("starlette.requests", "Request.json", "tachyon_engine.requests:Request.json", engages="json_parses"),
+    # formparsers: urlencoded and multipart bodies in Rust (Starlette's own code for what the
+    # Rust parsers do not reproduce: overridden callbacks, odd limits).
+    Patch(
+        "starlette.formparsers",
+        "FormParser.parse",
+        "tachyon_engine.formparsers:FormParser.parse",
+        _MULTIPART,
+        "form_parses",
+    ),
+    Patch(
+        "starlette.formparsers",
+        "MultiPartParser.parse",
+        "tachyon_engine.formparsers:MultiPartParser.parse",
+        _MULTIPART,
+        "form_parses",
+    ),
+    # responses and websockets: headers, cookies and JSON in Rust.
+    Patch("starlette.responses", "Response.__init__", "tachyon_engine.responses:Response.__init__"),
+    Patch("starlette.responses", "Response.init_headers", "tachyon_engine.responses:Response.init_headers"),
+    Patch("starlette.responses", "Response.headers", "tachyon_engine.responses:Response.headers"),
+    Patch("starlette.responses", "Response.set_cookie", "tachyon_engine.responses:Response.set_cookie"),
+    Patch(
+        "starlette.responses",
+        "JSONResponse.render",
+        "tachyon_engine.responses:JSONResponse.render",
+        engages="json_renders",
+    ),
+    Patch("starlette.websockets", "WebSocket.send_json", "tachyon_engine.websockets:WebSocket.send_json"),
+    Patch("starlette.websockets", "WebSocket.receive_json", "tachyon_engine.websockets:WebSocket.receive_json"),
+    # routing: the Rust route index, for Starlette's router and FastAPI's.
+    Patch(
+        "starlette.routing",
+        "Router.app",
+        "tachyon_engine.routing:Router.app",
+        (
+            "starlette.routing:Route.matches",
+            "starlette.routing:WebSocketRoute.matches",
+            "starlette.routing:Mount.matches",
+        ),
+        "route_native_matches",
+    ),
+    Patch("starlette.routing", "Router.url_path_for", "tachyon_engine.routing:Router.url_path_for"),
+    # The endpoint wrappers routes bind when built (one exception layer per call, and the marker
+    # the lean dispatch looks for), and the application's stack: the lean dispatch when the app
+    # has no user middleware.
+    Patch("starlette.routing", "request_response", "tachyon_engine.routing:request_response", _STARLETTE_LAYERS),
+    Patch("starlette.routing", "websocket_session", "tachyon_engine.routing:websocket_session", _STARLETTE_LAYERS),
+    Patch(
+        "starlette.applications",
+        "Starlette.build_middleware_stack",
+        "tachyon_engine.applications:Starlette.build_middleware_stack",
+        _STARLETTE_LAYERS,
+    ),
+    # FastAPI's main routing loop on the route index, and its included routers' loop.
+    Patch(
+        "fastapi.routing",
+        "APIRouter.app",
+        "tachyon_engine.fastapi:APIRouter.app",
+        _FASTAPI_ROUTING,
+        "route_native_matches",
+    ),
+    Patch(
+        "fastapi.routing",
+        "_IncludedRouter._match",
+        "tachyon_engine.fastapi:included_router_match",
+        ("fastapi.routing:_EffectiveRouteContext.matches", "fastapi.routing:APIRoute.matches"),
+    ),
+    Patch("fastapi.routing", "APIRouter._get_routes_version", "tachyon_engine.fastapi:get_routes_version"),
+    # FastAPI's endpoint wrapper (its copy of `request_response`), which its routes bind when built.
+    Patch("fastapi.routing", "request_response", "tachyon_engine.fastapi:request_response", _STARLETTE_LAYERS),
+    # FastAPI's own stack (no user middleware): fused as Starlette's is.
+    Patch(
+        "fastapi.applications",
+        "FastAPI.build_middleware_stack",
+        "tachyon_engine._fastapi_dispatch:build_middleware_stack",
+        (
+            *_STARLETTE_LAYERS,
+            "fastapi.telemetry._asgi:ExceptionTelemetryMiddleware.__call__",
+            "fastapi.middleware.asyncexitstack:AsyncExitStackMiddleware.__call__",
+            "fastapi._body_limit:AppBodyLimitMiddleware.__init__",
+            "fastapi._body_limit:AppBodyLimitMiddleware.__call__",
+            "fastapi._body_limit:wrap_app_with_body_limit",
+        ),
+    ),
+    # FastAPI's telemetry gate, asked on every request: OpenTelemetry's getters answered in place
+    # (each getter is answered only while its own source is a verified one, see `_fastapi_telemetry`).
+    Patch(
+        "fastapi.telemetry._asgi",
+        "NativeTelemetry.enabled",
+        "tachyon_engine._fastapi_telemetry:enabled",
+        ("fastapi.telemetry._asgi:_unconfigured",),
+        "telemetry_gates",
+    ),
+    # FastAPI's encoding of an endpoint's return value, as its routing module calls it.
+    Patch("fastapi.routing", "jsonable_encoder", "tachyon_engine.fastapi:jsonable_encoder", (), "jsonable_encodes"),
+    # FastAPI's parameter extraction asks this of each parameter's annotation on every request.
+    Patch(
+        "fastapi.dependencies.utils",
+        "field_annotation_is_sequence",
+        "tachyon_engine._fastapi_params:field_annotation_is_sequence",
+    ),
+]
+
+# Objects verified on their own (not a patch's target): OpenTelemetry's provider getters, which
+# FastAPI's telemetry gate answers in place only while they are verified.
+OTHER_STOCK_OBJECTS = (
+    "opentelemetry.trace:get_tracer_provider",
+    "opentelemetry.metrics._internal:get_meter_provider",
+    "opentelemetry._logs._internal:get_logger_provider",
+)
+
+_ABSENT: Any = object()
+# The distribution that ships each top-level package (for the releases a record names).
+_DISTRIBUTIONS = {"python_multipart": "python-multipart", "opentelemetry": "opentelemetry-api"}
+
+
+def resolve(name: str) -> Any:
+    """The stock object `"module:Qualified.name"` names (descriptors unbound: a function, a
+    property), or `_ABSENT`. Imports the module if needed (only ever a module the patched
+    library has imported itself or is importing)."""
+    module_name, _, path = name.partition(":")
+    module = sys.modules.get(module_name)
+    if module is None:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            return _ABSENT
+    *owners, attribute = path.split(".")
+    owner: Any = module
+    try:
+        for part in owners:
+            owner = inspect.getattr_static(owner, part)
+        value = inspect.getattr_static(owner, attribute)
+    except AttributeError:
+        return _ABSENT
+    if (owner, attribute) in SAVED:  # replaced by `install()`: the stock value it found
+        return SAVED[(owner, attribute)]
+    if isinstance(owner, type) and attribute not in vars(owner):
+        # Inherited: what the library chose is to define nothing there (`Headers.get` is
+        # `Mapping.get`, whose source a frozen stdlib module may not ship).
+        definer = next(cls for cls in owner.__mro__ if attribute in vars(cls))
+        return _Inherited(f"{definer.__module__}.{definer.__qualname__}")
+    return value
+
+
+class _Inherited(NamedTuple):
+    definer: str
+
+
+def source_digest(value: Any) -> str | None:
+    """SHA-256 of the object's source text (a property's getter's), or None without one."""
+    if value is _ABSENT:
+        return None
+    if isinstance(value, _Inherited):
+        return f"inherited from {value.definer}"
+    if isinstance(value, property):
+        value = value.fget
+    elif isinstance(value, (staticmethod, classmethod)):
+        value = value.__func__
+    try:
+        source = inspect.getsource(value)
+    except (OSError, TypeError):
+        return "unavailable"
+    return hashlib.sha256(source.encode()).hexdigest()
+
+
+def unverified_reason(name: str, value: Any = _ABSENT) -> str | None:
+    """None when the stock object `name` (or `value`, where the caller holds the object under
+    another name) has a verified source; otherwise why not."""
+    digest = source_digest(resolve(name) if value is _ABSENT else value)
+    verified = VERIFIED_SOURCES.get(name, {})
+    if digest in verified:
+        return None
+    releases = "; ".join(sorted(set(verified.values()))) or "none"
+    found = "absent" if digest is None else f"source sha256:{digest[:12]}"
+    return f"{name} is not a verified source ({found}; verified: {releases})"
+
+
+def is_verified(name: str, value: Any = _ABSENT) -> bool:
+    return unverified_reason(name, value) is None
+
+
+def patch_unverified_reason(patch: Patch) -> str | None:
+    """None when every stock object the patch reproduces is verified; else the first reason."""
+    for name in patch.stock_objects():
+        reason = unverified_reason(name)
+        if reason is not None:
+            return reason
+    return None
+
+
+def _all_names() -> list[str]:
+    names = {name for patch in PATCHES for name in patch.stock_objects()}
+    return sorted(names | set(OTHER_STOCK_OBJECTS))
+
+
+def _release(name: str) -> str:
+    top = name.partition(":")[0].split(".")[0]
+    distribution = _DISTRIBUTIONS.get(top, top)
+    try:
+        return f"{distribution} {importlib.metadata.version(distribution)}"
+    except importlib.metadata.PackageNotFoundError:
+        return f"{distribution} (not installed)"
+
+
+def record() -> dict[str, list[Any]]:
+    """Every registered stock object of this environment: `[digest or None, release]`."""
+    return {name: [source_digest(resolve(name)), _release(name)] for name in _all_names()}
+
+
+def merge(records: list[dict[str, list[Any]]]) -> dict[str, dict[str | None, str]]:
+    """The verified sources: per object, each digest with the releases it was recorded on."""
+    releases: dict[str, dict[str | None, list[str]]] = {}
+    for entry in records:
+        for name, (digest, release) in entry.items():
+            if digest == "unavailable" or release.endswith("(not installed)"):
+                continue
+            found = releases.setdefault(name, {}).setdefault(digest, [])
+            if release not in found:
+                found.append(release)
+    return {
+        name: {digest: _join_releases(labels) for digest, labels in sorted(by_digest.items(), key=str)}
+        for name, by_digest in sorted(releases.items())
+    }
+
+
+def _join_releases(labels: list[str]) -> str:
+    """ "fastapi 0.163.2, 0.164.0" from ["fastapi 0.163.2", "fastapi 0.164.0"]."""
+    by_distribution: dict[str, list[str]] = {}
+    for label in labels:
+        distribution, _, version = label.partition(" ")
+        by_distribution.setdefault(distribution, []).append(version)
+    return "; ".join(
+        f"{distribution} {', '.join(sorted(versions, key=_version_key))}"
+        for distribution, versions in sorted(by_distribution.items())
+    )
+
+
+def _version_key(version: str) -> tuple[Any, ...]:
+    return tuple(int(part) if part.isdigit() else part for part in version.replace("(", "").split("."))
+
+
+def _write_module(verified: dict[str, dict[str | None, str]]) -> str:
+    lines = [
+        '"""Generated by `python -m tachyon_engine._targets merge` (see `_targets`): the stock sources',
+        "each replacement was verified against, per object, digest -> the releases it was recorded on",
+        '(`None`: the object is absent from those releases)."""',
+        "",
+        "# ruff: noqa: E501",
+        "",
+        "from __future__ import annotations",
+        "",
+        "VERIFIED_SOURCES: dict[str, dict[str | None, str]] = {",
+    ]
+    for name, by_digest in verified.items():
+        lines.append(f"    {name!r}: {{")
+        for digest, releases in by_digest.items():
+            lines.append(f"        {digest!r}: {releases!r},")
+        lines.append("    },")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["record"]:
+        print(json.dumps(record()))
+        return 0
+    if argv[:1] == ["merge"] and len(argv) > 1:
+        records = [json.loads(Path(path).read_text()) for path in argv[1:]]
+        sys.stdout.write(_write_module(merge(records)))
+        return 0
+    print("usage: python -m tachyon_engine._targets record | merge RECORD.json...", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
