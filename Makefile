@@ -29,7 +29,7 @@ build: $(PY) ## Rebuild the extension in place (release profile, editable instal
 check: lint test ## What CI runs: lint, then every test
 
 .PHONY: test
-test: test-rust smoke test-python compat bench-smoke ## Rust tests, project tests, Starlette compat suite, benchmark smoke pass
+test: test-rust smoke test-python test-forms-versions compat bench-smoke ## Rust tests, project tests, forms on every python-multipart, compat suites, benchmark smoke pass
 
 .PHONY: smoke
 smoke: ## The installed package imports from outside the repository, with a release extension
@@ -45,9 +45,31 @@ test-rust: ## Rust unit tests
 test-python: ## The project's own tests (differential, mirror, routing)
 	$(VENV)/bin/pytest
 
+# The older supported python-multipart releases (the newest is the environment's, from the test extra).
+MULTIPART_OLDER := 0.0.32 0.0.33
+
+.PHONY: test-forms-versions
+test-forms-versions: ## The forms differential tests against each older supported python-multipart's own parser
+	@for version in $(MULTIPART_OLDER); do \
+		overlay="$(CURDIR)/compat_tests/.work/overlays/python-multipart-$$version"; \
+		[ -d "$$overlay/python_multipart-$$version.dist-info" ] || \
+			$(PIP) install --quiet --no-deps --target "$$overlay" "python-multipart==$$version" || exit 1; \
+		echo "forms differential tests on python-multipart $$version"; \
+		PYTHONPATH="$$overlay" $(PY) -c "import python_multipart as m; assert m.__version__ == '$$version', m.__file__" \
+			&& PYTHONPATH="$$overlay" $(VENV)/bin/pytest -q tests/test_forms_differential.py || exit 1; \
+	done
+
 .PHONY: compat
-compat: ## Starlette 1.10.0's suite (rewritten, and unchanged with install()) and FastAPI 0.163.2's (install()), stock vs tachyon_engine
+compat: ## Starlette 1.10.0's suite (rewritten, and unchanged with install()), FastAPI's oldest and newest supported suites (install()), stock vs tachyon_engine
 	$(PY) -m compat_tests
+
+.PHONY: compat-latest
+compat-latest: ## The newest releases on the registry, in .venv-latest: FastAPI's and Starlette's suites under install(), each target verified? engaged?
+	python3 -m compat_tests.latest
+
+.PHONY: verified-sources
+verified-sources: ## Record the stock sources of every supported release into tachyon_engine/_verified_sources.py
+	$(PY) -m compat_tests.verified_sources
 
 # The runner starts from a folder holding only links to benchmarks/ and compat_tests/: from the
 # repository root, `python -m` would import the source folder tachyon_engine/ (no compiled

@@ -18,6 +18,7 @@ PACKAGES = (
     "fastapi",
     "pydantic",
     "python-multipart",
+    "opentelemetry-api",
     "uvicorn",
     "uvloop",
     "httptools",

@@ -5,7 +5,9 @@
   interpreter (`TACHYON_ENGINE_INSTALL=1`).
 - fastapi: FastAPI's tests unchanged, with `tachyon_engine.install()` in every interpreter; the
   run must also prove the acceleration engaged (native route matches, JSON renders and parses,
-  counted in Rust and summed over every interpreter).
+  counted in Rust and summed over every interpreter). On the newest supported FastAPI (the
+  environment's); `fastapi-oldest` and `fastapi-0.164` run older supported releases' suites on
+  those releases, installed over the environment (`--target`, first on `PYTHONPATH`).
 
 Exits non-zero when tachyon_engine fails a test that is neither an expected divergence
 (listed with its reason in `expected_divergences/<suite>.txt`) nor failing on stock too.
@@ -14,6 +16,7 @@ Exits non-zero when tachyon_engine fails a test that is neither an expected dive
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import shutil
@@ -32,28 +35,33 @@ ENV_INSTALL = "TACHYON_ENGINE_INSTALL"
 ENV_STATS = "TACHYON_ENGINE_STATS"
 
 HERE = Path(__file__).resolve().parent
-WORK = HERE / ".work"
+# `TACHYON_COMPAT_WORK`: another work folder (`make compat-latest` keeps its own).
+WORK = Path(os.environ.get("TACHYON_COMPAT_WORK", HERE / ".work"))
 
 
 @dataclass(frozen=True)
 class Suite:
     """An upstream test suite. `mode` "rewrite": Starlette's tests, rewritten to import
     tachyon_engine; "install": the tests as they are, run with `TACHYON_ENGINE_INSTALL=1` (the
-    `.pth` hook calls `tachyon_engine.install()` in every interpreter, subprocesses included)."""
+    `.pth` hook calls `tachyon_engine.install()` in every interpreter, subprocesses included).
+    `version` None: the release installed in the environment."""
 
     name: str
     package: str
-    version: str
+    version: str | None
     mode: str
+    divergences: str = ""  # the expected-divergences file's name (default: the suite's)
 
 
 SUITES = {
     "starlette": Suite("starlette", "starlette", "1.10.0", "rewrite"),
-    "fastapi": Suite("fastapi", "fastapi", "0.163.2", "install"),
     "starlette-installed": Suite("starlette-installed", "starlette", "1.10.0", "install"),
+    "fastapi-oldest": Suite("fastapi-oldest", "fastapi", "0.163.2", "install", "fastapi"),
+    "fastapi-0.164": Suite("fastapi-0.164", "fastapi", "0.164.0", "install", "fastapi"),
+    "fastapi": Suite("fastapi", "fastapi", None, "install"),
 }
-# Suites run by default (`make compat`, CI). All of them, in this order.
-DEFAULT_SUITES = ["starlette", "starlette-installed", "fastapi"]
+# Suites run by default (`make compat`, CI), in this order: FastAPI's oldest and newest releases.
+DEFAULT_SUITES = ["starlette", "starlette-installed", "fastapi-oldest", "fastapi"]
 # What the candidate run's interpreters must have done natively, at least once in all.
 ENGAGEMENT = ("route_native_matches", "json_renders", "json_parses", "form_parses")
 
@@ -117,8 +125,10 @@ def run_pytest(folder: Path, extra_args: list[str], env: dict[str, str]) -> Run:
     return Run(read_outcomes(junit), seconds)
 
 
-def _environment(*, install: bool, stats: Path | None = None) -> dict[str, str]:
+def _environment(*, install: bool, stats: Path | None = None, overlay: Path | None = None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("TACHYON_ENGINE_")}
+    if overlay is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(overlay), env.get("PYTHONPATH")]))
     if install:
         env[ENV_INSTALL] = "1"
         if stats is not None:
@@ -147,18 +157,73 @@ def engagement(stats: Path) -> tuple[dict[str, int], list[str]]:
     return totals, problems
 
 
+def targets(stats: Path, totals: dict[str, int]) -> tuple[dict[str, tuple[str, int | None]], list[str]]:
+    """Per target of `install()`'s registry: applied in every interpreter, or the distinct
+    reasons it was skipped; with its engagement counter's total. A target whose stock source
+    did not verify is a problem (on a supported release every one must)."""
+    records = [json.loads(line) for line in stats.read_text().splitlines()] if stats.exists() else []
+    reasons: dict[str, set[str]] = {}
+    engages: dict[str, str] = {}
+    for record in records:
+        engages.update(record.get("engages", {}))
+        for target, value in record["patches"].items():
+            found = reasons.setdefault(target, set())
+            if not value.startswith("tachyon_engine"):
+                found.add(value)
+    report = {}
+    for target, found in sorted(reasons.items()):
+        status = "yes" if not found else "; ".join(sorted(found))
+        counter = engages.get(target)
+        report[target] = (status, None if counter is None else totals.get(counter, 0))
+    problems = [
+        f"{target}: {reason}"
+        for target, found in reasons.items()
+        for reason in found
+        if "not a verified source" in reason
+    ]
+    return report, problems
+
+
+def overlay_for(package: str, version: str) -> Path | None:
+    """A folder holding `package==version` alone (no dependencies), to put first on `PYTHONPATH`
+    when the environment has another release; None when it has this one."""
+    if importlib.metadata.version(package) == version:
+        return None
+    target = WORK / "overlays" / f"{package}-{version}"
+    if not (target / f"{package.replace('-', '_')}-{version}.dist-info").exists():
+        shutil.rmtree(target, ignore_errors=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--target",
+                str(target),
+                f"{package}=={version}",
+            ],
+            check=True,
+        )
+    return target
+
+
 def run_suite(suite: Suite, extra_args: list[str]) -> Comparison:
-    archive = sdist.fetch(suite.package, suite.version)
+    version = suite.version or importlib.metadata.version(suite.package)
+    overlay = overlay_for(suite.package, version)
+    archive = sdist.fetch(suite.package, version)
     shutil.rmtree(WORK / "src" / suite.name, ignore_errors=True)
     source = sdist.extract(archive, WORK / "src" / suite.name)
-    stock = run_pytest(prepare(suite, source, candidate=False), extra_args, _environment(install=False))
+    stock_env = _environment(install=False, overlay=overlay)
+    stock = run_pytest(prepare(suite, source, candidate=False), extra_args, stock_env)
     candidate_folder = prepare(suite, source, candidate=True)
     stats = candidate_folder / "native-counts.jsonl"
-    candidate = run_pytest(candidate_folder, extra_args, _environment(install=suite.mode == "install", stats=stats))
-    divergences = read_divergences(HERE / "expected_divergences" / f"{suite.name}.txt")
+    candidate_env = _environment(install=suite.mode == "install", stats=stats, overlay=overlay)
+    candidate = run_pytest(candidate_folder, extra_args, candidate_env)
+    divergences = read_divergences(HERE / "expected_divergences" / f"{suite.divergences or suite.name}.txt")
     comparison = Comparison(
-        f"{suite.name} {suite.version}"
-        + (" (tests unchanged, TACHYON_ENGINE_INSTALL=1)" if suite.mode == "install" else ""),
+        f"{suite.name} {version}" + (" (tests unchanged, TACHYON_ENGINE_INSTALL=1)" if suite.mode == "install" else ""),
         stock.outcomes,
         candidate.outcomes,
         divergences,
@@ -166,6 +231,8 @@ def run_suite(suite: Suite, extra_args: list[str]) -> Comparison:
     )
     if suite.mode == "install":
         comparison.engagement, comparison.problems = engagement(stats)
+        comparison.targets, unverified = targets(stats, comparison.engagement)
+        comparison.problems += unverified
     return comparison
 
 

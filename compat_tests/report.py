@@ -57,6 +57,9 @@ class Comparison:
     # Install-mode suites: native counts summed over the candidate run's interpreters, and what
     # shows the acceleration was not engaged (any entry fails the suite).
     engagement: dict[str, int] | None = None
+    # Install-mode suites: per target of the registry, whether `install()` applied it in every
+    # interpreter (else the reasons it was skipped) and the native count that shows it answering.
+    targets: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     environment: list[str] = field(default_factory=list)
@@ -106,6 +109,16 @@ class Comparison:
                 + ", ".join(f"{name} {count:,}" for name, count in self.engagement.items())
             )
         lines += [f"- NOT ENGAGED: {problem}" for problem in self.problems]
+        if self.targets:
+            lines += [
+                "",
+                "## Targets of install()",
+                "",
+                "| target | verified and applied | engaged |",
+                "|---|---|---:|",
+            ]
+            for target, (status, count) in self.targets.items():
+                lines.append(f"| `{target}` | {status} | {'' if count is None else f'{count:,}'} |")
         sections = [
             ("Unexpected failures", [(t, "") for t in self.unexpected]),
             ("Expected divergences", [(t, self.divergences[t]) for t in self.expected]),

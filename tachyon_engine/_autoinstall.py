@@ -3,7 +3,8 @@
 `TACHYON_ENGINE_INSTALL=1` (or `true`, `yes`, `on`) calls `tachyon_engine.install()` in every
 interpreter of the environment, subprocesses included, before any application code runs.
 `TACHYON_ENGINE_STATS=<file>` additionally appends, at exit, one JSON line per interpreter with
-its `native_counts()` and `installed_patches()` (how compat_tests proves engagement).
+its `native_counts()`, `installed_patches()` and each target's counter (how compat_tests proves
+engagement, target by target).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def enabled(environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
 
 def _write_stats(path: str) -> None:
     import tachyon_engine
+    from tachyon_engine._targets import PATCHES
 
     record = {
         "pid": os.getpid(),
@@ -30,6 +32,7 @@ def _write_stats(path: str) -> None:
         "installed": tachyon_engine.is_installed(),
         "counts": tachyon_engine.native_counts(),
         "patches": tachyon_engine.installed_patches(),
+        "engages": {patch.name: patch.engages for patch in PATCHES if patch.engages},
     }
     with open(path, "a", encoding="utf-8") as stats:
         stats.write(json.dumps(record) + "\n")

@@ -222,6 +222,15 @@ OTHER_STOCK_OBJECTS = (
     "opentelemetry._logs._internal:get_logger_provider",
 )
 
+# The releases each replacement is verified against (`make verified-sources` records them): the
+# pinned minimum through the newest, as the README's "Supported versions" table lists them.
+SUPPORTED_RELEASES: dict[str, tuple[str, ...]] = {
+    "starlette": ("1.10.0",),
+    "fastapi": ("0.163.2", "0.164.0", "0.165.0"),
+    "python-multipart": ("0.0.32", "0.0.33", "0.0.34"),
+    "opentelemetry-api": ("1.44.0", "1.45.0", "1.45.1", "1.45.2", "1.45.3"),
+}
+
 _ABSENT: Any = object()
 # The distribution that ships each top-level package (for the releases a record names).
 _DISTRIBUTIONS = {"python_multipart": "python-multipart", "opentelemetry": "opentelemetry-api"}
