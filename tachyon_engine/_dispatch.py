@@ -29,7 +29,8 @@ from starlette.middleware.errors import ServerErrorMiddleware
 from tachyon_engine._core import new_request
 from tachyon_engine._exception_handler import STOCK_RESPONSE_CALL, answer_exception
 from tachyon_engine._route_index import index_of
-from tachyon_engine.middleware.exceptions import STOCK_CALL as _STOCK_EXCEPTION_CALL, ExceptionMiddleware
+from tachyon_engine._targets import stock
+from tachyon_engine.middleware.exceptions import STOCK_CALL as _stock_exception_call, ExceptionMiddleware
 from tachyon_engine.requests import Request
 from tachyon_engine.routing import Router, dispatch_resolved
 from tachyon_engine.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,9 +38,9 @@ from tachyon_engine.types import ASGIApp, Message, Receive, Scope, Send
 # The names ServerErrorMiddleware's and Route's modules bind (patchable there), as they use them.
 stock_errors: Any = starlette.middleware.errors
 stock_routing: Any = starlette.routing
-_SERVER_ERROR_CALL = ServerErrorMiddleware.__call__
-_EXCEPTION_CALL = ExceptionMiddleware.__call__
-_ROUTER_CALL = starlette.routing.Router.__call__
+_stock_server_error_call = stock("starlette.middleware.errors:ServerErrorMiddleware.__call__")
+_own_exception_call = ExceptionMiddleware.__call__
+_stock_router_call = stock("starlette.routing:Router.__call__")
 _ROUTER_APP = Router.app
 _ROUTE_HANDLE = starlette.routing.Route.handle
 
@@ -86,10 +87,10 @@ class LeanStack(ServerErrorMiddleware):
             and self.app is exceptions
             and exceptions.app is router
             and router.middleware_stack is entry
-            and ServerErrorMiddleware.__call__ is _SERVER_ERROR_CALL
-            and type(exceptions).__call__ is _EXCEPTION_CALL
-            and starlette.middleware.exceptions.ExceptionMiddleware.__call__ is _STOCK_EXCEPTION_CALL
-            and type(router).__call__ is _ROUTER_CALL
+            and ServerErrorMiddleware.__call__ is _stock_server_error_call
+            and type(exceptions).__call__ is _own_exception_call
+            and starlette.middleware.exceptions.ExceptionMiddleware.__call__ is _stock_exception_call
+            and type(router).__call__ is _stock_router_call
         ):
             # Looked up now: instrumentation may have replaced Starlette's method.
             await ServerErrorMiddleware.__call__(self, scope, receive, send)

@@ -9,13 +9,13 @@ from __future__ import annotations
 from inspect import CO_COROUTINE
 from types import FunctionType, MethodType
 
-import starlette.responses
 from starlette._exception_handler import (
     ExceptionHandlers as ExceptionHandlers,
     StatusHandlers as StatusHandlers,
     _lookup_exception_handler as _lookup_exception_handler,
 )
 
+from tachyon_engine._targets import stock
 from tachyon_engine._utils import (
     is_async_callable as is_async_callable,
 )
@@ -41,7 +41,7 @@ from tachyon_engine.websockets import (
 )
 
 # Starlette's `Response.__call__`: a response whose class keeps it may be sent inline.
-STOCK_RESPONSE_CALL = starlette.responses.Response.__call__
+STOCK_RESPONSE_CALL = stock("starlette.responses:Response.__call__")
 
 
 def _is_coroutine_function(handler: object) -> bool:

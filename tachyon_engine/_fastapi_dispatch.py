@@ -39,6 +39,7 @@ from tachyon_engine._dispatch import answer_server_error
 from tachyon_engine._exception_handler import answer_exception
 from tachyon_engine._exit_stacks import leave_on_error, plain_exit_stacks
 from tachyon_engine._patching import original_in_mro
+from tachyon_engine._targets import stock
 from tachyon_engine.fastapi import APIRouter, routed
 from tachyon_engine.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -55,14 +56,14 @@ try:
 except ImportError:  # FastAPI 0.163
     _body_limit = None
 _BODY_LIMIT: Any = getattr(_body_limit, "AppBodyLimitMiddleware", None)
-_BODY_LIMIT_CALL = None if _BODY_LIMIT is None else _BODY_LIMIT.__call__
+_stock_body_limit_call = stock("fastapi._body_limit:AppBodyLimitMiddleware.__call__", None)
 _MAX_BODY_SIZE_KEY = getattr(_body_limit, "MAX_BODY_SIZE_SCOPE_KEY", None)
 
-_SERVER_ERROR_CALL = ServerErrorMiddleware.__call__
-_TELEMETRY_CALL = ExceptionTelemetryMiddleware.__call__
-_EXCEPTION_CALL = _StockExceptionMiddleware.__call__
-_EXIT_STACK_CALL = AsyncExitStackMiddleware.__call__
-_ROUTER_CALL = starlette.routing.Router.__call__
+_stock_server_error_call = stock("starlette.middleware.errors:ServerErrorMiddleware.__call__")
+_stock_telemetry_call = stock("fastapi.telemetry._asgi:ExceptionTelemetryMiddleware.__call__")
+_stock_exception_call = stock("starlette.middleware.exceptions:ExceptionMiddleware.__call__")
+_stock_exit_stack_call = stock("fastapi.middleware.asyncexitstack:AsyncExitStackMiddleware.__call__")
+_stock_router_call = stock("starlette.routing:Router.__call__")
 
 
 def build_middleware_stack(self: Any) -> ASGIApp:
@@ -124,17 +125,17 @@ class FastAPILeanStack(ServerErrorMiddleware):
                 or (
                     body_limit.app is exceptions
                     and _MAX_BODY_SIZE_KEY not in scope
-                    and _BODY_LIMIT.__call__ is _BODY_LIMIT_CALL
+                    and _BODY_LIMIT.__call__ is _stock_body_limit_call
                 )
             )
             and exceptions.app is exit_stack
             and exit_stack.app is router
             and self.app is telemetry
-            and ServerErrorMiddleware.__call__ is _SERVER_ERROR_CALL
-            and ExceptionTelemetryMiddleware.__call__ is _TELEMETRY_CALL
-            and _StockExceptionMiddleware.__call__ is _EXCEPTION_CALL
-            and AsyncExitStackMiddleware.__call__ is _EXIT_STACK_CALL
-            and type(router).__call__ is _ROUTER_CALL
+            and ServerErrorMiddleware.__call__ is _stock_server_error_call
+            and ExceptionTelemetryMiddleware.__call__ is _stock_telemetry_call
+            and _StockExceptionMiddleware.__call__ is _stock_exception_call
+            and AsyncExitStackMiddleware.__call__ is _stock_exit_stack_call
+            and type(router).__call__ is _stock_router_call
             and plain_exit_stacks(stock_exit_stack.AsyncExitStack)
         ):
             # Looked up now: instrumentation may have replaced Starlette's method.

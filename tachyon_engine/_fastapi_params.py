@@ -10,11 +10,9 @@ from __future__ import annotations
 import abc
 from typing import Any
 
-from fastapi.dependencies import utils as fastapi_dependencies
+from tachyon_engine._targets import stock
 
-from tachyon_engine._patching import original
-
-_stock_field_annotation_is_sequence = original(fastapi_dependencies, "field_annotation_is_sequence")
+_stock_field_annotation_is_sequence = stock("fastapi.dependencies.utils:field_annotation_is_sequence")
 # Answers by annotation object, while no ABC registration (`Sequence.register`) may change one.
 _sequence_answers: dict[int, tuple[Any, bool]] = {}
 _sequence_answers_token = [abc.get_cache_token()]

@@ -25,11 +25,10 @@ from typing import Any, NamedTuple
 import fastapi.telemetry._asgi
 
 from tachyon_engine import _core
-from tachyon_engine._patching import original
-from tachyon_engine._targets import is_verified
+from tachyon_engine._targets import is_verified, stock
 
 _asgi: Any = fastapi.telemetry._asgi
-_stock_enabled = original(_asgi.NativeTelemetry, "enabled")
+_stock_enabled = stock("fastapi.telemetry._asgi:NativeTelemetry.enabled")
 
 
 # The stock `name in os.environ`: `Mapping.__contains__` calling `_Environ.__getitem__`, which

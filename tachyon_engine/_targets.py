@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from tachyon_engine._patching import SAVED
+from tachyon_engine._patching import SAVED, original
 from tachyon_engine._verified_sources import VERIFIED_SOURCES
 
 
@@ -128,7 +128,12 @@ PATCHES: list[Patch] = [
         "form_parses",
     ),
     # responses and websockets: headers, cookies and JSON in Rust.
-    Patch("starlette.responses", "Response.__init__", "tachyon_engine.responses:Response.__init__"),
+    Patch(
+        "starlette.responses",
+        "Response.__init__",
+        "tachyon_engine.responses:Response.__init__",
+        ("starlette.responses:Response.render", "starlette.datastructures:Headers.__init__"),
+    ),
     Patch("starlette.responses", "Response.init_headers", "tachyon_engine.responses:Response.init_headers"),
     Patch("starlette.responses", "Response.headers", "tachyon_engine.responses:Response.headers"),
     Patch("starlette.responses", "Response.set_cookie", "tachyon_engine.responses:Response.set_cookie"),
@@ -222,6 +227,9 @@ OTHER_STOCK_OBJECTS = (
     "opentelemetry._logs._internal:get_logger_provider",
 )
 
+# Every stock object a replacement may name (`stock()`) or verify.
+_REGISTERED = frozenset(name for patch in PATCHES for name in patch.stock_objects()) | frozenset(OTHER_STOCK_OBJECTS)
+
 # The releases each replacement is verified against (`make verified-sources` records them): the
 # pinned minimum through the newest, as the README's "Supported versions" table lists them.
 SUPPORTED_RELEASES: dict[str, tuple[str, ...]] = {
@@ -234,6 +242,29 @@ SUPPORTED_RELEASES: dict[str, tuple[str, ...]] = {
 _ABSENT: Any = object()
 # The distribution that ships each top-level package (for the releases a record names).
 _DISTRIBUTIONS = {"python_multipart": "python-multipart", "opentelemetry": "opentelemetry-api"}
+
+
+_UNSET: Any = object()
+
+
+def stock(name: str, default: Any = _UNSET) -> Any:
+    """The stock object `"module:Qualified.name"`, as it was before `install()` (descriptors
+    unbound): how a replacement gets the stock function it falls back to, inlines or checks
+    against. Only objects of the registry (verified with the patch that reproduces them) can be
+    named; `default` when the release has no such object."""
+    if name not in _REGISTERED:
+        raise LookupError(f"{name} is not in the registry of targets (_targets.PATCHES)")
+    module_name, _, path = name.partition(":")
+    *owners, attribute = path.split(".")
+    try:
+        owner: Any = sys.modules.get(module_name) or importlib.import_module(module_name)
+        for part in owners:
+            owner = inspect.getattr_static(owner, part)
+        return original(owner, attribute)
+    except (ImportError, AttributeError):
+        if default is _UNSET:
+            raise
+        return default
 
 
 def resolve(name: str) -> Any:
@@ -312,8 +343,7 @@ def patch_unverified_reason(patch: Patch) -> str | None:
 
 
 def _all_names() -> list[str]:
-    names = {name for patch in PATCHES for name in patch.stock_objects()}
-    return sorted(names | set(OTHER_STOCK_OBJECTS))
+    return sorted(_REGISTERED)
 
 
 def _release(name: str) -> str:

@@ -195,6 +195,9 @@ VERIFIED_SOURCES: dict[str, dict[str | None, str]] = {
     "starlette.responses:Response.init_headers": {
         "9b5dd969a77f695f03db5f8238b6037a5bc9509067f48ac26728f0d740b3a815": "starlette 1.10.0",
     },
+    "starlette.responses:Response.render": {
+        "5ab2d29e7d87a370698b970b6eaa3d93680188d937565c55be3a0eb93111e3d5": "starlette 1.10.0",
+    },
     "starlette.responses:Response.set_cookie": {
         "2eda013839af005d2272b2d80f4e9d8e9cd12d1dc44b0239ffa3d86d91f2c5d6": "starlette 1.10.0",
     },

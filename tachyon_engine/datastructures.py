@@ -21,7 +21,7 @@ from starlette.datastructures import (
 )
 
 from tachyon_engine import _core
-from tachyon_engine._patching import original
+from tachyon_engine._targets import stock
 from tachyon_engine._utils import (
     parse_host_header as parse_host_header,
 )
@@ -36,12 +36,12 @@ from tachyon_engine.types import (
 # them explicitly (never `super()`): `install()` puts these same functions on Starlette's classes.
 _QueryParams = starlette.datastructures.QueryParams
 _Headers = starlette.datastructures.Headers
-_stock_query_params_init = original(_QueryParams, "__init__")
-_stock_headers_getitem = original(_Headers, "__getitem__")
-_stock_headers_get = original(_Headers, "get")
-_stock_headers_getlist = original(_Headers, "getlist")
-_stock_headers_contains = original(_Headers, "__contains__")
-_stock_mutable_headers_delitem = original(starlette.datastructures.MutableHeaders, "__delitem__")
+_stock_query_params_init = stock("starlette.datastructures:QueryParams.__init__")
+_stock_headers_getitem = stock("starlette.datastructures:Headers.__getitem__")
+_stock_headers_get = stock("starlette.datastructures:Headers.get")
+_stock_headers_getlist = stock("starlette.datastructures:Headers.getlist")
+_stock_headers_contains = stock("starlette.datastructures:Headers.__contains__")
+_stock_mutable_headers_delitem = stock("starlette.datastructures:MutableHeaders.__delitem__")
 
 
 class QueryParams(starlette.datastructures.QueryParams):

@@ -33,17 +33,16 @@ from fastapi import routing as fastapi_routing
 from tachyon_engine import _core
 from tachyon_engine._exception_handler import STOCK_RESPONSE_CALL, answer_exception, handlers_of
 from tachyon_engine._exit_stacks import leave_on_error, plain_exit_stacks
-from tachyon_engine._patching import original
 from tachyon_engine._route_index import describe, index_of, register_equivalent_matches
-from tachyon_engine._targets import is_verified
+from tachyon_engine._targets import is_verified, stock
 from tachyon_engine.routing import Match
 from tachyon_engine.types import ASGIApp, Message, Receive, Scope, Send
 
 _SCOPE_KEY = fastapi_routing._FASTAPI_SCOPE_KEY
-_stock_request_response = original(fastapi_routing, "request_response")
-_STOCK_WRAP = starlette._exception_handler.wrap_app_handling_exceptions
+_stock_request_response = stock("fastapi.routing:request_response")
+_stock_wrap = stock("starlette._exception_handler:wrap_app_handling_exceptions")
 _CONTEXT_KEY = fastapi_routing._FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY
-_stock_api_router_app = original(fastapi_routing.APIRouter, "app")
+_stock_api_router_app = stock("fastapi.routing:APIRouter.app")
 
 
 def _carries_route_context(scope: Any) -> bool:
@@ -68,11 +67,11 @@ _ABSENT = object()
 # are asked in their place.
 if is_verified("fastapi.routing:APIRoute.matches"):
     register_equivalent_matches(
-        original(fastapi_routing.APIRoute, "matches"), fastapi_routing.APIRoute, "http+route", _carries_route_context
+        stock("fastapi.routing:APIRoute.matches"), fastapi_routing.APIRoute, "http+route", _carries_route_context
     )
 if is_verified("fastapi.routing:APIWebSocketRoute.matches"):
     register_equivalent_matches(
-        original(fastapi_routing.APIWebSocketRoute, "matches"),
+        stock("fastapi.routing:APIWebSocketRoute.matches"),
         fastapi_routing.APIWebSocketRoute,
         "websocket+route",
         None,
@@ -81,8 +80,8 @@ if is_verified("fastapi.routing:APIWebSocketRoute.matches"):
 
 _IncludedRouter: Any = fastapi_routing._IncludedRouter
 _EffectiveRouteContext: Any = fastapi_routing._EffectiveRouteContext
-_stock_included_match = original(_IncludedRouter, "_match")
-_STOCK_API_ROUTE_MATCHES = original(fastapi_routing.APIRoute, "matches")
+_stock_included_match = stock("fastapi.routing:_IncludedRouter._match")
+_stock_api_route_matches = stock("fastapi.routing:APIRoute.matches")
 
 
 def _of_api_route(context: Any) -> bool:
@@ -93,11 +92,15 @@ def _of_api_route(context: Any) -> bool:
 # convertors, methods and endpoint (the other contexts delegate to other routes).
 if is_verified("fastapi.routing:_EffectiveRouteContext.matches"):
     register_equivalent_matches(
-        original(_EffectiveRouteContext, "matches"), _EffectiveRouteContext, "http", None, accepts=_of_api_route
+        stock("fastapi.routing:_EffectiveRouteContext.matches"),
+        _EffectiveRouteContext,
+        "http",
+        None,
+        accepts=_of_api_route,
     )
 
 
-_stock_get_routes_version = original(fastapi_routing.APIRouter, "_get_routes_version")
+_stock_get_routes_version = stock("fastapi.routing:APIRouter._get_routes_version")
 
 
 def get_routes_version(self: Any, seen: set[int] | None = None) -> int:
@@ -127,7 +130,7 @@ def _indexable(included: Any, candidates: list[Any]) -> bool:
     if checked is not None and checked[0] is candidates:
         return bool(checked[1])
     indexable = all(
-        type(candidate.original_route).matches is _STOCK_API_ROUTE_MATCHES and describe(candidate) is not None
+        type(candidate.original_route).matches is _stock_api_route_matches and describe(candidate) is not None
         for candidate in candidates
         if isinstance(candidate, _EffectiveRouteContext) and _of_api_route(candidate)
     )
@@ -182,7 +185,7 @@ def request_response(func: Callable[[Any], Any]) -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         stack_class = routing.AsyncExitStack
-        if routing.wrap_app_handling_exceptions is not _STOCK_WRAP or not plain_exit_stacks(stack_class):
+        if routing.wrap_app_handling_exceptions is not _stock_wrap or not plain_exit_stacks(stack_class):
             await stock_app(scope, receive, send)
             return
         request = _core.new_request(routing.Request, scope, receive, send)
@@ -233,7 +236,7 @@ def request_response(func: Callable[[Any], Any]) -> ASGIApp:
     return app
 
 
-_stock_jsonable_encoder = original(fastapi_routing, "jsonable_encoder")
+_stock_jsonable_encoder = stock("fastapi.routing:jsonable_encoder")
 
 
 def jsonable_encoder(
@@ -267,8 +270,8 @@ def jsonable_encoder(
     )
 
 
-_STOCK_API_ROUTE_HANDLE = original(fastapi_routing.APIRoute, "handle")
-_STOCK_ROUTE_HANDLE = original(starlette.routing.Route, "handle")
+_stock_api_route_handle = stock("fastapi.routing:APIRoute.handle")
+_stock_route_handle = stock("starlette.routing:Route.handle")
 # Route classes in which Starlette's `Route` comes right after FastAPI's `APIRoute` (its `super()`).
 _plain_handle: dict[type, bool] = {}
 
@@ -278,7 +281,7 @@ def _handled_by_its_app(route: Any, scope: Scope) -> bool:
     `APIRoute.handle` without an effective route context in the scope, then Starlette's
     `Route.handle` with an allowed method."""
     cls = type(route)
-    if cls.handle is not _STOCK_API_ROUTE_HANDLE or starlette.routing.Route.handle is not _STOCK_ROUTE_HANDLE:
+    if cls.handle is not _stock_api_route_handle or starlette.routing.Route.handle is not _stock_route_handle:
         return False
     plain = _plain_handle.get(cls)
     if plain is None:
@@ -316,8 +319,8 @@ class APIRouter(fastapi_routing.APIRouter):
 
 # FastAPI 0.165's router form limits (`APIRouter.app` applies its own first) and its
 # `_update_scope` (merging a child scope's "fastapi" dict), absent or not called there before.
-_stock_apply_form_limits = getattr(fastapi_routing, "_apply_router_form_limits", None)
-_stock_update_scope = fastapi_routing._update_scope
+_stock_apply_form_limits = stock("fastapi.routing:_apply_router_form_limits", None)
+_stock_update_scope = stock("fastapi.routing:_update_scope")
 _ROUTER_FORM_LIMITS = _stock_apply_form_limits is not None
 
 
@@ -349,7 +352,7 @@ def routed(router: Any, scope: Scope, receive: Receive, send: Send) -> Awaitable
     return route.handle(scope, receive, send)  # type: ignore[no-any-return]
 
 
-_stock_route_selected = original(fastapi_routing, "_route_selected")
+_stock_route_selected = stock("fastapi.routing:_route_selected")
 
 
 def _route_selected(scope: Scope, route: Any) -> None:

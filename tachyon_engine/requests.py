@@ -22,7 +22,7 @@ from starlette.requests import (  # type: ignore[attr-defined]
 )
 
 from tachyon_engine import _core
-from tachyon_engine._patching import original
+from tachyon_engine._targets import stock
 from tachyon_engine._utils import (
     AwaitableOrContextManager as AwaitableOrContextManager,
     AwaitableOrContextManagerWrapper as AwaitableOrContextManagerWrapper,
@@ -53,7 +53,7 @@ from tachyon_engine.types import (
 )
 
 # Starlette's own, the fallback (called explicitly: `install()` replaces the module's name).
-_stock_cookie_parser = original(starlette.requests, "cookie_parser")
+_stock_cookie_parser = stock("starlette.requests:cookie_parser")
 
 
 def cookie_parser(cookie_string: str) -> dict[str, str]:

@@ -26,7 +26,7 @@ from starlette.responses import (
 )
 
 from tachyon_engine import _core
-from tachyon_engine._patching import original
+from tachyon_engine._targets import stock
 from tachyon_engine._utils import (
     create_collapsing_task_group as create_collapsing_task_group,
 )
@@ -56,12 +56,12 @@ _JSON_DUMPS = json.dumps
 # The names `starlette.responses` binds (patchable there), looked up at call time.
 stock_responses: Any = starlette.responses
 _STOCK_MUTABLE_HEADERS = starlette.datastructures.MutableHeaders
-_STOCK_HEADERS_INIT = starlette.datastructures.Headers.__init__
+_stock_headers_init = stock("starlette.datastructures:Headers.__init__")
 # Starlette's own methods, called explicitly: `install()` puts the methods below on Starlette's classes.
-_stock_init_headers = original(starlette.responses.Response, "init_headers")
-_stock_set_cookie = original(starlette.responses.Response, "set_cookie")
-_stock_json_render = original(starlette.responses.JSONResponse, "render")
-_stock_render = original(starlette.responses.Response, "render")
+_stock_init_headers = stock("starlette.responses:Response.init_headers")
+_stock_set_cookie = stock("starlette.responses:Response.set_cookie")
+_stock_json_render = stock("starlette.responses:JSONResponse.render")
+_stock_render = stock("starlette.responses:Response.render")
 
 
 class Response(starlette.responses.Response):
@@ -84,7 +84,7 @@ class Response(starlette.responses.Response):
         if hasattr(self, "_headers"):
             return self._headers
         cls = stock_responses.MutableHeaders
-        if cls is _STOCK_MUTABLE_HEADERS and cls.__init__ is _STOCK_HEADERS_INIT:
+        if cls is _STOCK_MUTABLE_HEADERS and cls.__init__ is _stock_headers_init:
             headers = cls.__new__(cls)
             headers._list = self.raw_headers  # what `MutableHeaders(raw=...)` keeps: the list itself
         else:

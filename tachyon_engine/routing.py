@@ -33,8 +33,8 @@ from tachyon_engine._exception_handler import (
     call_handling_exceptions,
     wrap_app_handling_exceptions as wrap_app_handling_exceptions,
 )
-from tachyon_engine._patching import original
 from tachyon_engine._route_index import index_of
+from tachyon_engine._targets import stock
 from tachyon_engine._utils import (
     get_route_path as get_route_path,
     is_async_callable as is_async_callable,
@@ -184,7 +184,7 @@ class Mount(starlette.routing.Mount):
 
 # Starlette's own router loop: the fallback of `Router.app` below, called explicitly because
 # `install()` puts that same function on Starlette's `Router`.
-_stock_router_app = original(starlette.routing.Router, "app")
+_stock_router_app = stock("starlette.routing:Router.app")
 
 
 def _matches_any(router: starlette.routing.Router, index: Any, scope: Scope) -> bool:

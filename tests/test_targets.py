@@ -119,3 +119,19 @@ def test_every_patch_names_resolvable_objects() -> None:
         module, _, _ = patch.replacement.partition(":")
         assert module.startswith("tachyon_engine")
         assert patch.engages in (None, *tachyon_engine.native_counts())
+
+
+def test_stock_names_only_registered_objects() -> None:
+    """Replacements get their stock functions through the registry, so each one is verified."""
+    assert _targets.stock("fastapi.routing:APIRouter.app") is _targets.resolve("fastapi.routing:APIRouter.app")
+    # An object the release lacks (FastAPI 0.163 has no `_apply_router_form_limits`) gives the default.
+    assert _targets.stock("fastapi._body_limit:AppBodyLimitMiddleware.__call__", "x") in (
+        "x",
+        _targets.resolve("fastapi._body_limit:AppBodyLimitMiddleware.__call__"),
+    )
+    try:
+        _targets.stock("fastapi.routing:get_request_handler")
+    except LookupError as error:
+        assert "not in the registry" in str(error)
+    else:
+        raise AssertionError("an unregistered stock object was handed out")

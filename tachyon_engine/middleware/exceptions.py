@@ -13,6 +13,7 @@ from tachyon_engine._exception_handler import (
     call_handling_exceptions,
     wrap_app_handling_exceptions as wrap_app_handling_exceptions,
 )
+from tachyon_engine._targets import stock
 from tachyon_engine.exceptions import (
     HTTPException as HTTPException,
     WebSocketException as WebSocketException,
@@ -36,7 +37,7 @@ from tachyon_engine.websockets import (
 )
 
 # Starlette's own `__call__`, to notice when an instrumentation library replaced it.
-STOCK_CALL = starlette.middleware.exceptions.ExceptionMiddleware.__call__
+STOCK_CALL = stock("starlette.middleware.exceptions:ExceptionMiddleware.__call__")
 
 
 class ExceptionMiddleware(starlette.middleware.exceptions.ExceptionMiddleware):
