@@ -135,7 +135,12 @@ PATCHES: list[Patch] = [
         ("starlette.responses:Response.render", "starlette.datastructures:Headers.__init__"),
     ),
     Patch("starlette.responses", "Response.init_headers", "tachyon_engine.responses:Response.init_headers"),
-    Patch("starlette.responses", "Response.headers", "tachyon_engine.responses:Response.headers"),
+    Patch(
+        "starlette.responses",
+        "Response.headers",
+        "tachyon_engine.responses:Response.headers",
+        ("starlette.datastructures:Headers.__init__",),
+    ),
     Patch("starlette.responses", "Response.set_cookie", "tachyon_engine.responses:Response.set_cookie"),
     Patch(
         "starlette.responses",
