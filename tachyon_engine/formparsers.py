@@ -1,12 +1,13 @@
 """Mirror of `starlette.formparsers`: urlencoded and multipart bodies parse in Rust.
 
 `FormParser.parse` and `MultiPartParser.parse` feed each received chunk to a Rust parser
-(`_core.UrlencodedFormParser`, `_core.MultipartFormParser`) that reproduces python-multipart
-0.0.32's state machines and Starlette's callbacks exactly: same fields, files, part headers,
-limits, errors (types, messages, chained causes) and the same chunk on which an error is
-raised. Python keeps what must stay Python: `SpooledTemporaryFile`, `UploadFile` and `Headers`
-are looked up when a file part starts, in the module whose callbacks the parser has (this one
-for these classes, `starlette.formparsers` for Starlette's), so patching
+(`_core.UrlencodedFormParser`, `_core.MultipartFormParser`) that reproduces the installed
+python-multipart's state machines (0.0.32, 0.0.33 or 0.0.34, see `PORTED_MULTIPART_VERSIONS`)
+and Starlette's callbacks exactly: same fields, files, part headers, limits, errors (types,
+messages, chained causes), logged warnings and the same chunk on which an error is raised.
+Python keeps what must stay Python: `SpooledTemporaryFile`, `UploadFile` and `Headers` are
+looked up when a file part starts, in the module whose callbacks the parser has (this one for
+these classes, `starlette.formparsers` for Starlette's), so patching
 `tachyon_engine.formparsers.SpooledTemporaryFile` (or, under `install()`,
 `starlette.formparsers.SpooledTemporaryFile`) works as for Starlette. File data goes through
 `UploadFile.write`, or exactly what it does: while a standard spooled file stays in memory,
@@ -16,10 +17,10 @@ formatted from the parser's own attributes.
 
 The two `parse` functions are also what `install()` puts on Starlette's own classes: they
 work on instances of either, and fall back by calling Starlette's saved `parse` (never
-`super()`). Starlette's own code runs when the fast path cannot be exact: another
-python-multipart version, a subclass overriding a callback, limits that are not plain
-`int`/`float`. Without python-multipart, constructing a parser fails with Starlette's own
-`AssertionError`, as it does for Starlette.
+`super()`). Starlette's own code runs when the fast path cannot be exact: a python-multipart
+version not in `PORTED_MULTIPART_VERSIONS`, a subclass overriding a callback, limits that are
+not plain `int`/`float`. Without python-multipart, constructing a parser fails with
+Starlette's own `AssertionError`, as it does for Starlette.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import io
 import logging
 import tempfile
 from tempfile import SpooledTemporaryFile
-from typing import Any, NoReturn, cast
+from typing import Any, Final, NoReturn, cast
 
 import starlette.formparsers
 
@@ -45,7 +46,7 @@ from starlette.formparsers import (  # type: ignore[attr-defined]
 )
 
 from tachyon_engine import _core
-from tachyon_engine._patching import original
+from tachyon_engine._targets import stock
 from tachyon_engine.concurrency import run_in_threadpool
 from tachyon_engine.datastructures import (
     FormData as FormData,
@@ -56,8 +57,13 @@ from tachyon_engine.exceptions import (
     StarletteDeprecationWarning as StarletteDeprecationWarning,
 )
 
-# The python-multipart release whose parsers the Rust code reproduces.
-_PORTED_VERSION = "0.0.32"
+# The python-multipart releases whose parsers the Rust code reproduces, each with the mode the
+# Rust parsers take to reproduce it (`rust/forms/release.rs`). What Starlette can observe:
+# 0.0.33 lowercases the content type of `parse_options_header` in front of options too;
+# 0.0.34 strips only spaces and tabs there (not every `str.isspace()` character), and ends a
+# multipart part at a delimiter followed by spaces or tabs (`BOUNDARY_PADDING`). Their
+# `QuerystringParser`s make the same callbacks, so the urlencoded parser takes no mode.
+PORTED_MULTIPART_VERSIONS: Final[dict[str, int]] = {"0.0.32": 0, "0.0.33": 1, "0.0.34": 2}
 # Once a file has rolled over to disk, its data is written in batches of this size (one
 # worker-thread call per batch instead of one per received chunk; the received chunks are
 # written as they are, never joined). While it is in memory, every piece is appended to the
@@ -72,9 +78,18 @@ if multipart is not None:  # pragma: no branch
     _logger = logging.getLogger(_multipart_module.__name__)
 
 
-def _fast_path_available() -> bool:
+def _ported_mode() -> int | None:
+    """The Rust parsers' mode for the python-multipart Starlette's parsers use now, or None
+    when it is not a ported release (Starlette's own code then runs)."""
     module = starlette.formparsers.multipart  # type: ignore[attr-defined]
-    return module is not None and getattr(module, "__version__", None) == _PORTED_VERSION
+    if module is None:
+        return None
+    version = getattr(module, "__version__", None)
+    return PORTED_MULTIPART_VERSIONS.get(version) if type(version) is str else None
+
+
+def _fast_path_available() -> bool:
+    return _ported_mode() is not None
 
 
 def _limit(value: Any) -> float | None:
@@ -117,15 +132,20 @@ def _as_bytes(chunk: Any) -> bytes:
     return chunk if type(chunk) is bytes else bytes(chunk)
 
 
-# python-multipart's `parse_options_header` when it is the release the Rust port reproduces.
-_PORTED_OPTIONS = parse_options_header if getattr(multipart, "__version__", None) == _PORTED_VERSION else None
+_version = getattr(multipart, "__version__", None)
+# The mode of the installed python-multipart, and its `parse_options_header`, when it is a
+# release the Rust port reproduces.
+_OPTIONS_MODE = PORTED_MULTIPART_VERSIONS.get(_version) if type(_version) is str else None
+_PORTED_OPTIONS = parse_options_header if _OPTIONS_MODE is not None else None
+del _version
 
 
 def _parse_options(function: Any, value: Any) -> tuple[bytes, dict[bytes, bytes]]:
-    """`function(value)`, in Rust when `function` is python-multipart's `parse_options_header`
-    and `value` a `str` of latin-1 characters (what Starlette's headers hold)."""
-    if function is _PORTED_OPTIONS and function is not None:
-        parsed = _core.parse_options_header(value)
+    """`function(value)`, in Rust when `function` is the installed python-multipart's
+    `parse_options_header`, of a ported release, and `value` a `str` of latin-1 characters
+    (what Starlette's headers hold)."""
+    if function is _PORTED_OPTIONS and function is not None and _OPTIONS_MODE is not None:
+        parsed = _core.parse_options_header(value, _OPTIONS_MODE)
         if parsed is not NotImplemented:
             return parsed
     return function(value)  # type: ignore[no-any-return]
@@ -195,8 +215,8 @@ async def _write_pieces(upload: UploadFile, spooled: Any, pieces: list[Any]) -> 
 # `install()`, which puts them on Starlette's own classes: `self` may be an instance of either,
 # so they call Starlette's saved `parse` to fall back (never `super()`) and use no method that
 # only tachyon_engine's classes have.
-_stock_form_parse = original(starlette.formparsers.FormParser, "parse")
-_stock_multipart_parse = original(starlette.formparsers.MultiPartParser, "parse")
+_stock_form_parse = stock("starlette.formparsers:FormParser.parse")
+_stock_multipart_parse = stock("starlette.formparsers:MultiPartParser.parse")
 
 _FORM_CALLBACKS = ("on_field_start", "on_field_name", "on_field_data", "on_field_end")
 
@@ -311,7 +331,10 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
                 raise FormParserError(
                     f"Boundary length {len(boundary)} exceeds maximum of {_multipart_module.MAX_BOUNDARY_LENGTH}"
                 )
-            parser = _core.MultipartFormParser(boundary, self._charset, *settings, 0)
+            mode, max_files, max_fields, max_part_size, header_count, header_size = settings
+            parser = _core.MultipartFormParser(
+                boundary, self._charset, max_files, max_fields, max_part_size, header_count, header_size, 0, mode
+            )
             async for chunk in self.stream:
                 operations = parser.feed(chunk if type(chunk) is bytes else bytes(chunk))
                 if operations is not None:
@@ -343,9 +366,10 @@ _MULTIPART_ORIGINALS = {
 }
 
 
-def _native_settings(self: _MultiPart) -> tuple[float, float, float, int, int] | None:
-    """The limits for the Rust parser, or None when Starlette's own code must run."""
-    if not _fast_path_available() or _overrides(type(self), _MULTIPART_ORIGINALS):
+def _native_settings(self: _MultiPart) -> tuple[int, float, float, float, int, int] | None:
+    """The mode and the limits for the Rust parser, or None when Starlette's own code must run."""
+    mode = _ported_mode()
+    if mode is None or _overrides(type(self), _MULTIPART_ORIGINALS):
         return None
     limits = _limit(self.max_files), _limit(self.max_fields), _limit(self.max_part_size)
     defaults = starlette.formparsers.multipart.MultipartParser.__init__.__kwdefaults__ or {}  # type: ignore[attr-defined]
@@ -354,7 +378,7 @@ def _native_settings(self: _MultiPart) -> tuple[float, float, float, int, int] |
         return None
     max_files, max_fields, max_part_size = limits
     assert max_files is not None and max_fields is not None and max_part_size is not None
-    return max_files, max_fields, max_part_size, _count(header_count), _count(header_size)
+    return mode, max_files, max_fields, max_part_size, _count(header_count), _count(header_size)
 
 
 async def _apply(

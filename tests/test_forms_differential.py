@@ -1,7 +1,13 @@
 """Form parsing, stock Starlette vs tachyon_engine, on random valid and malformed bodies cut
 at random chunk boundaries: same fields, files (contents, sizes, headers), parser state,
 logged warnings, exceptions (type, message, chained cause), files closed on error, and the
-same HTTP responses through an app."""
+same HTTP responses through an app.
+
+The reference is the installed python-multipart; run the module against each release in
+`tachyon_engine.formparsers.PORTED_MULTIPART_VERSIONS` (e.g. with `PYTHONPATH` pointing at a
+`pip install --target` of another release). The bodies and headers are dense in what differs
+between them: padding after delimiters, upper-case content types, whitespace other than
+spaces and tabs around header options."""
 
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+import python_multipart
 import starlette.applications
 import starlette.datastructures
 import starlette.formparsers
@@ -45,8 +52,52 @@ urlencoded_bodies = st.one_of(
     st.binary(max_size=60),
 )
 
-_NAME_PIECES = ["a", "b", "x y", ";", '"', "\\", "=", "*", " ", "\t", "é", "€", "C:\\", "\\\\", "file.txt"]
-_DATA_PIECES = [b"x", b"\r", b"\n", b"\r\n", b"-", b"--", b"\r\n--", b"\r\n--B", b"\r\n--Bo", b" ", b"\xe9"]
+# Whitespace other than spaces and tabs: `str.strip()` removes it, `str.strip(" \t")` (0.0.34) not.
+_ODD_SPACES = ["\xa0", "\x85", "\x0b", "\x0c", "\x1c", "\x1f"]
+_NAME_PIECES = [
+    "a",
+    "b",
+    "x y",
+    ";",
+    '"',
+    "\\",
+    "=",
+    "*",
+    " ",
+    "\t",
+    "é",
+    "€",
+    "C:\\",
+    "\\\\",
+    "file.txt",
+    *_ODD_SPACES,
+]
+_DATA_PIECES = [
+    b"x",
+    b"\r",
+    b"\n",
+    b"\r\n",
+    b"-",
+    b"--",
+    b"\r\n--",
+    b"\r\n--B",
+    b"\r\n--Bo",
+    b" ",
+    b"\t",
+    b"\xe9",
+    # Delimiters followed by padding (a boundary from 0.0.34 on, data before).
+    b"\r\n--B \r\n",
+    b"\r\n--B\t",
+    b"\r\n--Bo \t\r\n",
+    # What base64 / quoted-printable decoders would hold back (Starlette does not decode).
+    b"=",
+    b"=3D",
+    b"=\r\n",
+    b"YQ==",
+]
+# Between `;`-separated options, and around `=`.
+_SEPARATORS = ["; ", ";", ";\t", " ;", *(";" + space for space in _ODD_SPACES)]
+_EQUALS = ["="] * 4 + [" = ", "\t=", "=\t", "\xa0=", "=\x0b", "\x0c=\x85"]
 
 
 @st.composite
@@ -56,16 +107,25 @@ def dispositions(draw: st.DrawFn) -> bytes:
     def text() -> str:
         return "".join(draw(st.lists(st.sampled_from(_NAME_PIECES), max_size=4)))
 
+    def equals() -> str:
+        return draw(st.sampled_from(_EQUALS))
+
     params = []
     if draw(st.integers(0, 9)):
-        key = draw(st.sampled_from(["name"] * 6 + ["NAME", " name ", "name*"]))
-        params.append(key + "=" + _quote(draw, text()))
+        key = draw(st.sampled_from(["name"] * 6 + ["NAME", " name ", "name*", "name\xa0", "\x0cname"]))
+        params.append(key + equals() + _quote(draw, text()))
     if draw(st.booleans()):
-        params.append(draw(st.sampled_from(["filename", "filename*", "FileName"])) + "=" + _quote(draw, text()))
+        key = draw(st.sampled_from(["filename"] * 3 + ["filename*", "FileName", "\x85filename", "filename\x1c"]))
+        params.append(key + equals() + _quote(draw, text()))
     if draw(st.booleans()):
         params.append(text())
     draw(st.randoms()).shuffle(params)
-    value = "; ".join(["form-data", *params]) if draw(st.booleans()) or params else text()
+    if draw(st.booleans()) or params:
+        value = draw(st.sampled_from(["form-data", "Form-Data", "\tform-data", "form-data\xa0"]))
+        for param in params:
+            value += draw(st.sampled_from(_SEPARATORS)) + param
+    else:
+        value = text()
     return value.encode(draw(st.sampled_from(["utf-8", "latin-1"])), "replace")
 
 
@@ -74,22 +134,26 @@ def _quote(draw: st.DrawFn, text: str) -> str:
 
 
 @st.composite
-def parts(draw: st.DrawFn, boundary: bytes) -> bytes:
+def parts(draw: st.DrawFn, boundary: bytes, first: bool) -> bytes:
     headers = []
     if draw(st.integers(0, 9)):
         name = draw(st.sampled_from([b"Content-Disposition", b"content-disposition", b"CONTENT-DISPOSITION"]))
         headers.append(name + b": " + draw(dispositions()))
     for _ in range(draw(st.integers(0, 2))):
         headers.append(
-            draw(st.sampled_from([b"Content-Type"] * 4 + [b"X-Extra", b"Bad Name", b""]))
-            + draw(st.sampled_from([b": ", b":", b":  "]))
-            + draw(st.sampled_from([b"text/plain", b"", b"a\rb", b"\xe9"]))
+            draw(st.sampled_from([b"Content-Type"] * 4 + [b"X-Extra", b"Bad Name", b"", b"Content-Transfer-Encoding"]))
+            + draw(st.sampled_from([b": ", b":", b":  ", b":\t"]))
+            + draw(st.sampled_from([b"text/plain", b"", b"a\rb", b"\xe9", b"base64", b"quoted-printable", b" x\t"]))
         )
     draw(st.randoms()).shuffle(headers)
     data = b"".join(draw(st.lists(st.sampled_from([*_DATA_PIECES, boundary[:3]]), max_size=12)))
     if draw(st.integers(0, 5)) == 0:
         data += bytes(draw(st.binary(min_size=0, max_size=300)))
-    return b"--" + boundary + b"\r\n" + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + data + b"\r\n"
+    # Padding after the delimiter: a boundary from python-multipart 0.0.34 on (an error on
+    # the first delimiter, or when something other than spaces and tabs precedes the CRLF).
+    paddings = [b""] * 12 + [b" "] if first else [b""] * 6 + [b" ", b"\t", b" \t ", b"  x", b" \r", b"\t-", b"\xa0"]
+    padding = draw(st.sampled_from(paddings))
+    return b"--" + boundary + padding + b"\r\n" + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + data + b"\r\n"
 
 
 @st.composite
@@ -97,8 +161,13 @@ def multipart_bodies(draw: st.DrawFn) -> tuple[bytes, bytes]:
     """`(boundary, body)`: a well-formed body, then maybe damaged."""
     boundary = draw(st.sampled_from([b"B", b"Bo", b"boundary", b"a-b", b"X" * 70]))
     body = draw(st.sampled_from([b""] * 6 + [b"\r\n", b"preamble\r\n", b"\n\n"]))
-    body += b"".join(draw(st.lists(parts(boundary), max_size=5)))
-    body += draw(st.sampled_from([b"--" + boundary + b"--\r\n", b"--" + boundary + b"--", b"--" + boundary, b""]))
+    body += b"".join(draw(parts(boundary, first=index == 0)) for index in range(draw(st.integers(0, 5))))
+    body += draw(
+        st.sampled_from(
+            [b"--" + boundary + b"--\r\n", b"--" + boundary + b"--", b"--" + boundary, b""]
+            + [b"--" + boundary + b" \r\n", b"--" + boundary + b"\t--\r\n", b"--" + boundary + b" "]
+        )
+    )
     body += draw(st.sampled_from([b"", b"epilogue", b"\r\n--" + boundary + b"--\r\n"]))
     for _ in range(draw(st.integers(0, 3))):
         if not body or draw(st.integers(0, 2)):
@@ -108,7 +177,7 @@ def multipart_bodies(draw: st.DrawFn) -> tuple[bytes, bytes]:
         if action == 0:
             body = body[:at] + body[at + 1 :]
         elif action == 1:
-            body = body[:at] + draw(st.sampled_from([b"\r", b"\n", b"-", b" ", b":", b"\x00"])) + body[at:]
+            body = body[:at] + draw(st.sampled_from([b"\r", b"\n", b"-", b" ", b"\t", b":", b"\x00"])) + body[at:]
         else:
             body = body[:at]
     return boundary, body
@@ -122,6 +191,23 @@ def cuts(draw: st.DrawFn, body: bytes) -> list[bytes]:
         chunks.append(body[start:point])
         start = point
     return chunks
+
+
+@st.composite
+def content_types(draw: st.DrawFn, boundary: bytes, charset: str | None = None) -> str:
+    """A multipart Content-Type for `boundary`: mostly plain, sometimes in upper case or with
+    tabs or other whitespace around its options (which 0.0.34 no longer strips)."""
+    if draw(st.integers(0, 2)):
+        content_type = "multipart/form-data; boundary=" + boundary.decode()
+        return content_type if charset is None else f"{content_type}; charset={charset}"
+    content_type = draw(st.sampled_from(["multipart/form-data", "Multipart/Form-Data", "\tMULTIPART/form-data "]))
+    content_type += draw(st.sampled_from(_SEPARATORS)) + draw(st.sampled_from(["boundary", "BOUNDARY", "boundary\x0c"]))
+    content_type += (
+        draw(st.sampled_from(_EQUALS)) + boundary.decode() + draw(st.sampled_from(["", " ", "\t", "\xa0", "\x1f"]))
+    )
+    if charset is not None:
+        content_type += draw(st.sampled_from(_SEPARATORS)) + "charset" + draw(st.sampled_from(_EQUALS)) + charset
+    return content_type
 
 
 limits = st.one_of(st.just(1000), st.integers(0, 4), st.sampled_from([2.5, float("inf")]))
@@ -193,12 +279,7 @@ def _run(parse: Callable[[], Any], state: Callable[[], Any]) -> Any:
     return result, log
 
 
-def _multipart(
-    module: Any, boundary: bytes, chunks: list[bytes], charset: str | None, spool: int, **limits: Any
-) -> tuple[Any, list[Any]]:
-    content_type = "multipart/form-data; boundary=" + boundary.decode()
-    if charset is not None:
-        content_type += f"; charset={charset}"
+def _multipart(module: Any, content_type: str, chunks: list[bytes], spool: int, **limits: Any) -> tuple[Any, list[Any]]:
     created: list[Any] = []
 
     class Tracking(SpooledTemporaryFile):  # type: ignore[type-arg]
@@ -208,6 +289,9 @@ def _multipart(
 
     parser = module.MultiPartParser(Headers({"content-type": content_type}), _stream(chunks), **limits)
     parser.spool_max_size = 16 if spool < 0 else spool
+    if module is not starlette.formparsers or _native_installed():
+        # tachyon_engine's side: the Rust parser answers (this test cannot pass by falling back).
+        assert tachyon_engine.formparsers._native_settings(parser) is not None
     with mock.patch.object(module, "SpooledTemporaryFile", Tracking):
         # Patching `tempfile` too keeps tachyon_engine on its coalescing path (it coalesces
         # writes only for the standard class); a spool < 0 tests the write-per-piece path.
@@ -224,6 +308,11 @@ def _multipart(
 @contextmanager
 def _nothing() -> Iterator[None]:
     yield
+
+
+def _native_installed() -> bool:
+    """Whether `install()` put tachyon_engine's `parse` on Starlette's parsers."""
+    return starlette.formparsers.MultiPartParser.parse is tachyon_engine.formparsers.MultiPartParser.parse
 
 
 def _urlencoded_state(parser: Any) -> Callable[[], Any]:
@@ -279,10 +368,14 @@ def test_multipart_matches_starlette(
 ) -> None:
     boundary, body = boundary_body
     chunks = data.draw(cuts(body))
+    content_type = data.draw(content_types(boundary, charset))
     limits = {"max_files": max_files, "max_fields": max_fields, "max_part_size": max_part_size}
-    stock = _multipart(starlette.formparsers, boundary, chunks, charset, spool, **limits)
-    ours = _multipart(tachyon_engine.formparsers, boundary, chunks, charset, spool, **limits)
+    stock = _multipart(starlette.formparsers, content_type, chunks, spool, **limits)
+    ours = _multipart(tachyon_engine.formparsers, content_type, chunks, spool, **limits)
     assert ours == stock
+
+
+_BOUNDARY = "multipart/form-data; boundary=Boundary"
 
 
 @pytest.mark.parametrize("size", [0, 1, 100_000, 1024 * 1024 + 1, 3 * 1024 * 1024 + 5])
@@ -294,8 +387,8 @@ def test_large_files_match_starlette(size: int, chunk: int) -> None:
         b"Content-Type: application/octet-stream\r\n\r\n" + content + b"\r\n--Boundary--\r\n"
     )
     chunks = [body[i : i + chunk] for i in range(0, len(body), chunk)]
-    stock = _multipart(starlette.formparsers, b"Boundary", chunks, None, 1024 * 1024)
-    ours = _multipart(tachyon_engine.formparsers, b"Boundary", chunks, None, 1024 * 1024)
+    stock = _multipart(starlette.formparsers, _BOUNDARY, chunks, 1024 * 1024)
+    ours = _multipart(tachyon_engine.formparsers, _BOUNDARY, chunks, 1024 * 1024)
     assert ours == stock
     assert ours[0][0][1][0][-1] == content
 
@@ -402,10 +495,11 @@ def test_installed_multipart_matches_stock(
     patches it there and tracks the files created)."""
     boundary, body = boundary_body
     chunks = data.draw(cuts(body))
+    content_type = data.draw(content_types(boundary, charset))
     limits = {"max_files": max_files, "max_fields": max_fields, "max_part_size": max_part_size}
-    stock = _multipart(starlette.formparsers, boundary, chunks, charset, spool, **limits)
+    stock = _multipart(starlette.formparsers, content_type, chunks, spool, **limits)
     with _installed():
-        ours = _multipart(starlette.formparsers, boundary, chunks, charset, spool, **limits)
+        ours = _multipart(starlette.formparsers, content_type, chunks, spool, **limits)
     assert ours == stock
 
 
@@ -418,10 +512,10 @@ def test_installed_large_files_match_stock(size: int) -> None:
         + b"\r\n--Boundary--\r\n"
     )
     chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
-    stock = _multipart(starlette.formparsers, b"Boundary", chunks, None, 1024 * 1024)
+    stock = _multipart(starlette.formparsers, _BOUNDARY, chunks, 1024 * 1024)
     before = tachyon_engine.native_counts()["form_parses"]
     with _installed():
-        ours = _multipart(starlette.formparsers, b"Boundary", chunks, None, 1024 * 1024)
+        ours = _multipart(starlette.formparsers, _BOUNDARY, chunks, 1024 * 1024)
     assert tachyon_engine.native_counts()["form_parses"] == before + 1
     assert ours == stock
     assert ours[0][0][1][0][-1] == content
@@ -450,14 +544,26 @@ _APPS = (
 )
 
 
+# Which parser `Request.form()` picks depends on the content type `parse_options_header` gives:
+# lowercased in front of options from 0.0.33 on, stripped of spaces and tabs only from 0.0.34.
+_URLENCODED_TYPES = [
+    "application/x-www-form-urlencoded",
+    "Application/X-WWW-Form-Urlencoded",
+    "Application/X-WWW-Form-Urlencoded; charset=utf-8",
+    "application/x-www-form-urlencoded\xa0",
+    "application/x-www-form-urlencoded\x0c; a=b",
+    "\tapplication/x-www-form-urlencoded ;",
+]
+
+
 @FEW
-@given(st.one_of(multipart_bodies(), urlencoded_bodies.map(lambda body: (None, body))))
-def test_same_responses_through_an_app(boundary_body: tuple[bytes | None, bytes]) -> None:
+@given(st.data(), st.one_of(multipart_bodies(), urlencoded_bodies.map(lambda body: (None, body))))
+def test_same_responses_through_an_app(data: st.DataObject, boundary_body: tuple[bytes | None, bytes]) -> None:
     boundary, body = boundary_body
     if boundary is None:
-        content_type = "application/x-www-form-urlencoded"
+        content_type = data.draw(st.sampled_from(["application/x-www-form-urlencoded"] * 3 + _URLENCODED_TYPES))
     else:
-        content_type = "multipart/form-data; boundary=" + boundary.decode()
+        content_type = data.draw(content_types(boundary))
     created: list[Any] = []
 
     class Tracking(SpooledTemporaryFile):  # type: ignore[type-arg]
@@ -474,7 +580,7 @@ def test_same_responses_through_an_app(boundary_body: tuple[bytes | None, bytes]
         mock.patch.object(tempfile, "SpooledTemporaryFile", Tracking),
     ):
         for client in _APPS:
-            response = client.post("/", content=body, headers={"content-type": content_type})
+            response = client.post("/", content=body, headers={b"content-type": content_type.encode("latin-1")})
             responses.append((response.status_code, response.headers.items(), response.content))
     for file in created:
         file.close()
@@ -486,6 +592,7 @@ def test_the_native_parsers_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     python-multipart version other than the ported one does that): with Starlette's own
     `parse` disabled (the saved functions the fallback calls, and the class attributes),
     tachyon_engine still parses both kinds of form, and counts them."""
+    assert python_multipart.__version__ in tachyon_engine.formparsers.PORTED_MULTIPART_VERSIONS
     assert tachyon_engine.formparsers._fast_path_available()
 
     async def refuse(self: Any) -> Any:
@@ -513,8 +620,99 @@ def test_the_native_parsers_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     assert tachyon_engine.native_counts()["form_parses"] == before + 2
 
 
+def test_ported_versions() -> None:
+    """The registry of supported releases, and the modes the Rust parsers accept."""
+    versions = tachyon_engine.formparsers.PORTED_MULTIPART_VERSIONS
+    assert dict(versions) == {"0.0.32": 0, "0.0.33": 1, "0.0.34": 2}
+    assert tachyon_engine.formparsers._ported_mode() == versions[python_multipart.__version__]
+    for mode in versions.values():
+        tachyon_engine._core.MultipartFormParser(b"B", "utf-8", 1.0, 1.0, 1.0, 8, 4224, 0, mode)
+        assert tachyon_engine._core.parse_options_header("a", mode) == (b"a", {})
+    with pytest.raises(ValueError, match="unknown python-multipart mode 3"):
+        tachyon_engine._core.MultipartFormParser(b"B", "utf-8", 1.0, 1.0, 1.0, 8, 4224, 0, 3)
+    with pytest.raises(ValueError, match="unknown python-multipart mode 3"):
+        tachyon_engine._core.parse_options_header("a", 3)
+
+
+# A delimiter followed by padding; a delimiter followed by padding and then not a CRLF; an
+# option after a no-break space.
+_RELEASE_BODIES = [
+    b'--B\r\nContent-Disposition: form-data; name="a"\r\n\r\nx\r\n--B \t\r\n'
+    b'Content-Disposition: form-data; name="b"\r\n\r\ny\r\n--B--\r\n',
+    b'--B\r\nContent-Disposition: form-data; name="a"\r\n\r\nx\r\n--B  x\r\n',
+    b'--B\r\nContent-Disposition: form-data; name="b";\xa0filename="f"\r\n\r\ny\r\n--B--\r\n',
+]
+# The offset in the second chunk of the byte after the padding.
+_BAD_PADDING = "Did not find CRLF after boundary padding at 9"
+_RELEASE_FORMS: dict[str, list[Any]] = {
+    "0.0.32": [
+        [("a", 'x\r\n--B \t\r\nContent-Disposition: form-data; name="b"\r\n\r\ny')],
+        [],
+        [("b", ("f", b"y"))],
+    ],
+    "0.0.34": [[("a", "x"), ("b", "y")], f"MultipartParseError('{_BAD_PADDING}')", [("b", "y")]],
+}
+_RELEASE_FORMS["0.0.33"] = _RELEASE_FORMS["0.0.32"]
+
+
+def test_the_native_parsers_follow_the_installed_release(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What differs between the supported releases, parsed in Rust alone (Starlette's own
+    `parse` disabled), as the installed release parses it (not merely as one of them)."""
+    version = python_multipart.__version__
+
+    async def refuse(self: Any) -> Any:
+        raise AssertionError("Starlette's parser ran")
+
+    async def summary(parser: Any) -> Any:
+        try:
+            form = await parser.parse()
+        except tachyon_engine.formparsers.MultiPartException as exc:
+            return repr(exc.__cause__)
+        items = [
+            (name, value if isinstance(value, str) else (value.filename, await value.read()))
+            for name, value in form.multi_items()
+        ]
+        await form.close()
+        return items
+
+    monkeypatch.setattr(tachyon_engine.formparsers, "_stock_multipart_parse", refuse)
+    outcomes = []
+    with _captured_log() as log:
+        for body in _RELEASE_BODIES:
+            parser = tachyon_engine.formparsers.MultiPartParser(
+                Headers({"content-type": "Multipart/Form-Data; boundary=B"}), _stream([body[:48], body[48:]])
+            )
+            outcomes.append(asyncio.run(summary(parser)))
+    assert outcomes == _RELEASE_FORMS[version]
+    assert log == ([_BAD_PADDING] if version == "0.0.34" else [])
+    parse = tachyon_engine.formparsers._parse_options
+    function = starlette.formparsers.parse_options_header  # type: ignore[attr-defined]
+    assert parse(function, "Text/Plain; a=1")[0] == (b"Text/Plain" if version == "0.0.32" else b"text/plain")
+    assert parse(function, "t;\x0ca=1")[1] == ({b"\x0ca": b"1"} if version == "0.0.34" else {b"a": b"1"})
+
+
+@pytest.mark.parametrize("version", ["0.0.31", "0.0.35", "1.0.0", None])
+def test_other_releases_take_starlette_path(monkeypatch: pytest.MonkeyPatch, version: str | None) -> None:
+    """A python-multipart release that is not ported runs Starlette's own parsers."""
+    monkeypatch.setattr(python_multipart, "__version__", version)
+    assert tachyon_engine.formparsers._ported_mode() is None
+    assert not tachyon_engine.formparsers._fast_path_available()
+    body = b'--B\r\nContent-Disposition: form-data; name="a"\r\n\r\nx\r\n--B--\r\n'
+    before = tachyon_engine.native_counts()["form_parses"]
+    urlencoded = tachyon_engine.formparsers.FormParser(
+        Headers({"content-type": "application/x-www-form-urlencoded"}), _stream([b"a=1"])
+    )
+    multipart = tachyon_engine.formparsers.MultiPartParser(
+        Headers({"content-type": "multipart/form-data; boundary=B"}), _stream([body])
+    )
+    assert asyncio.run(urlencoded.parse()).multi_items() == [("a", "1")]
+    assert asyncio.run(multipart.parse()).multi_items() == [("a", "x")]
+    assert tachyon_engine.native_counts()["form_parses"] == before
+
+
 _OPTION_PIECES = [
     "multipart/form-data",
+    "MULTIPART/Form-Data",
     "Text/HTML",
     "form-data",
     ";",
@@ -536,8 +734,8 @@ _OPTION_PIECES = [
     "C:\\",
     "a",
     "é",
-    "\xa0",
-    "\x85",
+    *_ODD_SPACES,
+    "\x1d",
     "\xdf",
     "\xc0",
     "ÿ",
@@ -560,7 +758,8 @@ def test_parse_options_header_matches_python_multipart(value: str) -> None:
 
     expected = outcome(lambda: function(value))
     assert outcome(lambda: tachyon_engine.formparsers._parse_options(function, value)) == expected
-    native = tachyon_engine._core.parse_options_header(value)
+    mode = tachyon_engine.formparsers.PORTED_MULTIPART_VERSIONS[python_multipart.__version__]
+    native = tachyon_engine._core.parse_options_header(value, mode)
     if value and all(ord(c) < 256 for c in value):
         assert outcome(lambda: native) == expected
     else:

@@ -26,7 +26,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 import tachyon_engine
-from tachyon_engine import _install
+from tachyon_engine import _install, _targets
 from tachyon_engine._dispatch import LeanStack
 
 MISSING = object()
@@ -35,7 +35,7 @@ MISSING = object()
 def targets() -> dict[str, tuple[Any, str]]:
     """Every patch target that exists now (modules imported), as (owner, attribute)."""
     found = {}
-    for patch in _install.PATCHES:
+    for patch in _targets.PATCHES:
         module = sys.modules.get(patch.module)
         if module is None:
             continue
@@ -63,7 +63,7 @@ def stock_afterwards() -> Iterator[None]:
 def test_install_replaces_every_target_and_uninstall_restores_each_exactly() -> None:
     importlib.import_module("fastapi.routing")
     before = snapshot()
-    assert set(before) == {f"{p.module}.{p.target}" for p in _install.PATCHES}
+    assert set(before) == {f"{p.module}.{p.target}" for p in _targets.PATCHES}
     tachyon_engine.install()
     try:
         assert tachyon_engine.is_installed()

@@ -5,22 +5,32 @@
 //! `UploadFile`, raising Starlette's exceptions with messages formatted from its own
 //! attributes).
 
+use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyMemoryView, PySlice, PyString, PyTuple};
 
 use super::multipart::{Action, Charset, FileData, Form, FormError, Item, MultipartParser, Text};
 use super::options::parse_options;
+use super::release::Release;
 use super::urlencoded::{LimitError, UrlencodedParser};
 use crate::fast_path::exact_str;
 
-/// python-multipart's `parse_options_header(value)` for a non-empty exact `str` of latin-1
-/// characters (what Starlette's headers hold): `(content_type, {key: value})` as `bytes`;
-/// `NotImplemented` for any other value (Python's function then runs, and raises as it does).
+/// The release for a mode of `tachyon_engine.formparsers.PORTED_MULTIPART_VERSIONS`.
+fn release(mode: u8) -> PyResult<Release> {
+    Release::from_mode(mode)
+        .ok_or_else(|| PyValueError::new_err(format!("unknown python-multipart mode {mode}")))
+}
+
+/// python-multipart's `parse_options_header(value)` (of the release `mode` stands for) for a
+/// non-empty exact `str` of latin-1 characters (what Starlette's headers hold):
+/// `(content_type, {key: value})` as `bytes`; `NotImplemented` for any other value (Python's
+/// function then runs, and raises as it does).
 #[pyfunction]
-#[pyo3(signature = (value, /))]
-fn parse_options_header<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+#[pyo3(signature = (value, mode, /))]
+fn parse_options_header<'py>(value: &Bound<'py, PyAny>, mode: u8) -> PyResult<Bound<'py, PyAny>> {
     let py = value.py();
+    let release = release(mode)?;
     let Ok(text) = exact_str(value) else {
         return Ok(py.NotImplemented().into_bound(py));
     };
@@ -34,7 +44,7 @@ fn parse_options_header<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, P
     if latin1.is_empty() {
         return Ok(py.NotImplemented().into_bound(py));
     }
-    let (ctype, options) = parse_options(&latin1);
+    let (ctype, options) = parse_options(&latin1, release);
     let dict = PyDict::new(py);
     for (key, val) in options {
         dict.set_item(PyBytes::new(py, &key), PyBytes::new(py, &val))?;
@@ -197,7 +207,8 @@ const ERROR: u8 = 3;
 /// part is complete (`seek(0)`), `(3, code, message, offset, logged)` raise. Writes and
 /// seeks of files registered with `memory_file` are made in `feed` itself when they are
 /// exactly what Python would do next: the chunk parsed without error and created no file,
-/// nothing is queued before them, and the spool stays in memory.
+/// nothing is queued before them, and the spool stays in memory. `mode` selects the
+/// python-multipart release reproduced (see `release`).
 #[pyclass(module = "tachyon_engine._core")]
 pub struct MultipartFormParser {
     inner: MultipartParser,
@@ -225,23 +236,25 @@ impl MultipartFormParser {
         max_header_count: u64,
         max_header_size: u64,
         flush_size: usize,
-    ) -> Self {
+        mode: u8,
+    ) -> PyResult<Self> {
+        let release = release(mode)?;
         let charset = match charset {
             "utf-8" => Charset::Utf8,
             "latin-1" | "iso8859-1" => Charset::Latin1,
             "ascii" => Charset::Ascii,
             _ => Charset::Other,
         };
-        let form = Form::new(charset, max_files, max_fields, max_part_size);
+        let form = Form::new(release, charset, max_files, max_fields, max_part_size);
         crate::stats::FORM_PARSES.hit();
-        Self {
+        Ok(Self {
             inner: MultipartParser::new(boundary, form, max_header_count, max_header_size),
             flush_size,
             pending: Vec::new(),
             pending_len: 0,
             pending_file: 0,
             memory_files: Vec::new(),
-        }
+        })
     }
 
     /// Lets Rust write file number `index` itself while it stays in memory (see `MemoryFile`).

@@ -2,10 +2,12 @@
 //!
 //! Two layers, both free of PyO3 types:
 //!
-//! - [`Machine`] is a port of python-multipart 0.0.32's `MultipartParser._internal_write`:
-//!   the same states, boundary index, flags, marks and look-behind, so it emits the same
-//!   callbacks with the same data for any body cut at any chunk boundaries, and fails with
-//!   the same `MultipartParseError` message and offset at the same byte. The whole-boundary
+//! - [`Machine`] is a port of python-multipart's `MultipartParser._internal_write` (0.0.32,
+//!   with 0.0.34's `BOUNDARY_PADDING` when the [`Release`] has it; the other changes up to
+//!   0.0.34 are shortcuts with the same callbacks at the same bytes): the same states,
+//!   boundary index, flags, marks and look-behind, so it emits the same callbacks with the
+//!   same data for any body cut at any chunk boundaries, and fails with the same
+//!   `MultipartParseError` message and offset at the same byte. The whole-boundary
 //!   search (python-multipart's `bytes.find`) is `memchr::memmem`: one pass per chunk, no
 //!   rescans across chunk edges (a partial match at the end of a chunk is carried as an index).
 //! - [`Form`] is Starlette's `MultiPartParser` callback logic on top of it: part headers,
@@ -16,11 +18,13 @@
 use memchr::memmem;
 
 use super::options::parse_disposition;
+use super::release::Release;
 
 const CR: u8 = b'\r';
 const LF: u8 = b'\n';
 const HYPHEN: u8 = b'-';
 const SPACE: u8 = b' ';
+const TAB: u8 = b'\t';
 const FLAG_PART_BOUNDARY: u8 = 1;
 const FLAG_LAST_BOUNDARY: u8 = 2;
 
@@ -69,6 +73,8 @@ enum State {
     HeadersAlmostDone,
     PartDataStart,
     PartData,
+    /// Spaces and tabs after a delimiter, up to its CRLF (0.0.34).
+    BoundaryPadding,
     EndBoundary,
     End,
 }
@@ -113,6 +119,7 @@ enum Mark {
 
 /// python-multipart's `MultipartParser` state.
 pub struct Machine {
+    release: Release,
     boundary: Vec<u8>,
     /// Boxed: the AVX2 searcher inside holds 32-byte-aligned vectors, and a `#[pyclass]`
     /// value lives in memory Python allocates with 16-byte alignment only (an inline
@@ -130,11 +137,17 @@ pub struct Machine {
 
 impl Machine {
     /// `boundary` as given in the Content-Type (python-multipart prefixes `\r\n--`).
-    pub fn new(boundary: &[u8], max_header_count: u64, max_header_size: u64) -> Self {
+    pub fn new(
+        boundary: &[u8],
+        max_header_count: u64,
+        max_header_size: u64,
+        release: Release,
+    ) -> Self {
         let mut full = b"\r\n--".to_vec();
         full.extend_from_slice(boundary);
         let finder = Box::new(memmem::Finder::new(&full).into_owned());
         Self {
+            release,
             boundary: full,
             finder,
             state: State::Start,
@@ -366,6 +379,20 @@ impl Machine {
                             flags |= FLAG_PART_BOUNDARY;
                         } else if c == HYPHEN {
                             flags |= FLAG_LAST_BOUNDARY;
+                        } else if (c == SPACE || c == TAB) && self.release.boundary_padding() {
+                            // A line starting with the boundary cannot be data (RFC 2046).
+                            // With `index` 0 the byte is read again below, in the padding
+                            // state, as python-multipart reads it (where it is skipped).
+                            self.data_callback(
+                                Mark::PartData,
+                                data,
+                                i - blen as isize,
+                                false,
+                                entry_flags,
+                                cb,
+                            )?;
+                            index = 0;
+                            state = State::BoundaryPadding;
                         } else {
                             index = 0;
                         }
@@ -413,6 +440,24 @@ impl Machine {
                         prev_index = 0;
                         let _ = prev_index;
                         i -= 1;
+                    }
+                }
+                State::BoundaryPadding => {
+                    if index == 0 && c == CR {
+                        index = 1;
+                    } else if index == 1 && c == LF {
+                        cb.part_end()?;
+                        cb.part_begin()?;
+                        header_count = 0;
+                        header_size = 0;
+                        index = 0;
+                        state = State::HeaderFieldStart;
+                    } else if index == 1 || !(c == SPACE || c == TAB) {
+                        return Err(parse_error(
+                            format!("Did not find CRLF after boundary padding at {i}"),
+                            i,
+                            true,
+                        ));
                     }
                 }
                 State::EndBoundary => {
@@ -607,6 +652,9 @@ struct Part {
 
 /// Starlette's `MultiPartParser` callbacks.
 pub struct Form {
+    /// The python-multipart release reproduced (its `parse_options_header`, and the
+    /// machine's, see [`MultipartParser::new`]).
+    pub release: Release,
     pub charset: Charset,
     max_files: f64,
     max_fields: f64,
@@ -622,8 +670,15 @@ pub struct Form {
 }
 
 impl Form {
-    pub fn new(charset: Charset, max_files: f64, max_fields: f64, max_part_size: f64) -> Self {
+    pub fn new(
+        release: Release,
+        charset: Charset,
+        max_files: f64,
+        max_fields: f64,
+        max_part_size: f64,
+    ) -> Self {
         Self {
+            release,
             charset,
             max_files,
             max_fields,
@@ -709,7 +764,7 @@ impl Callbacks for Form {
     }
 
     fn headers_finished(&mut self) -> Result<(), FormError> {
-        let options = parse_disposition(self.part.content_disposition.as_deref());
+        let options = parse_disposition(self.part.content_disposition.as_deref(), self.release);
         let Some(name) = options.name else {
             return Err(FormError::MissingName);
         };
@@ -748,9 +803,10 @@ pub struct MultipartParser {
 }
 
 impl MultipartParser {
+    /// The machine reproduces the same release as `form`.
     pub fn new(boundary: &[u8], form: Form, max_header_count: u64, max_header_size: u64) -> Self {
         Self {
-            machine: Machine::new(boundary, max_header_count, max_header_size),
+            machine: Machine::new(boundary, max_header_count, max_header_size, form.release),
             form,
         }
     }
@@ -765,14 +821,32 @@ impl MultipartParser {
 mod tests {
     use super::*;
 
-    /// Parses `body` cut into the given chunks; fields and files (with their contents).
+    const RELEASES: [Release; 3] = [Release::V0_0_32, Release::V0_0_33, Release::V0_0_34];
+
+    fn form(charset: Charset, files: f64, fields: f64, size: f64) -> Form {
+        Form::new(Release::V0_0_32, charset, files, fields, size)
+    }
+
+    /// Parses `body` cut into the given chunks as 0.0.32 does; fields and files (with their
+    /// contents).
     pub(crate) fn run(body: &[u8], cuts: &[usize]) -> (Vec<String>, Result<(), FormError>) {
-        let mut parser = MultipartParser::new(
-            b"B",
-            Form::new(Charset::Utf8, f64::INFINITY, f64::INFINITY, f64::INFINITY),
-            8,
-            4224,
+        run_in(Release::V0_0_32, body, cuts)
+    }
+
+    /// Parses `body` cut into the given chunks as `release` does.
+    fn run_in(
+        release: Release,
+        body: &[u8],
+        cuts: &[usize],
+    ) -> (Vec<String>, Result<(), FormError>) {
+        let unlimited = Form::new(
+            release,
+            Charset::Utf8,
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::INFINITY,
         );
+        let mut parser = MultipartParser::new(b"B", unlimited, 8, 4224);
         let mut files: Vec<Vec<u8>> = Vec::new();
         let mut log = Vec::new();
         let mut start = 0;
@@ -829,10 +903,72 @@ Content-Disposition: form-data; name=\"f\"; filename=\"t.txt\"\r\nContent-Type: 
                 "f:\"\\r\\n--Bx\\r\\n--B-\\r\\n\"".to_string()
             ]
         );
-        for a in 0..BODY.len() {
-            assert_eq!(run(BODY, &[a]), (expected.clone(), Ok(())), "cut at {a}");
-            for b in (a..BODY.len()).step_by(7) {
-                assert_eq!(run(BODY, &[a, b]).0, expected, "cuts at {a}, {b}");
+        for release in RELEASES {
+            for a in 0..BODY.len() {
+                let whole = (expected.clone(), Ok(()));
+                assert_eq!(run_in(release, BODY, &[a]), whole, "cut at {a}");
+                for b in (a..BODY.len()).step_by(7) {
+                    let parsed = run_in(release, BODY, &[a, b]).0;
+                    assert_eq!(parsed, expected, "cuts at {a}, {b}");
+                }
+            }
+        }
+    }
+
+    const PADDED: &[u8] =
+        b"--B\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--B \t \r\n\
+Content-Disposition: form-data; name=\"f\"; filename=\"t\"\r\n\r\ny\r\n--B\t\r\n\
+Content-Disposition: form-data; name=\"b\"\r\n\r\n\r\n--B--\r\n";
+
+    /// 0.0.34 ends a part at a delimiter followed by spaces and tabs up to a CRLF; before,
+    /// such a line was data.
+    #[test]
+    fn boundary_padding() {
+        let padded = vec!["a=x".to_string(), "f:\"y\"".to_string(), "b=".to_string()];
+        let data = "a=x\r\n--B \t \r\nContent-Disposition: form-data; name=\"f\"; \
+filename=\"t\"\r\n\r\ny\r\n--B\t\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\n";
+        for (release, expected) in [
+            (Release::V0_0_32, vec![data.to_string()]),
+            (Release::V0_0_33, vec![data.to_string()]),
+            (Release::V0_0_34, padded),
+        ] {
+            for a in 0..PADDED.len() {
+                let whole = (expected.clone(), Ok(()));
+                assert_eq!(run_in(release, PADDED, &[a]), whole, "cut at {a}");
+                for b in (a..PADDED.len()).step_by(5) {
+                    let parsed = run_in(release, PADDED, &[a, b]).0;
+                    assert_eq!(parsed, expected, "cuts at {a}, {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn boundary_padding_errors() {
+        let head = b"--B\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--B";
+        for (tail, at) in [
+            (&b" x"[..], 1),
+            (b" \t-", 2),
+            (b"\t--\r\n", 1),
+            (b" \r\r\n", 2),
+            (b"\t\r \n", 2),
+        ] {
+            let body = [&head[..], tail].concat();
+            let offset = head.len() + at;
+            let error = FormError::Parse {
+                message: format!("Did not find CRLF after boundary padding at {offset}"),
+                offset,
+                logged: true,
+            };
+            assert_eq!(run_in(Release::V0_0_34, &body, &[]), (vec![], Err(error)));
+            // Cut before the offending byte, the offset is the chunk's.
+            let (log, result) = run_in(Release::V0_0_34, &body, &[offset]);
+            assert!(log.is_empty());
+            assert!(
+                matches!(result, Err(FormError::Parse { offset: 0, ref message, .. }) if message == "Did not find CRLF after boundary padding at 0")
+            );
+            for release in [Release::V0_0_32, Release::V0_0_33] {
+                assert_eq!(run_in(release, &body, &[]), (vec![], Ok(())));
             }
         }
     }
@@ -874,7 +1010,7 @@ Content-Disposition: form-data; name=\"f\"; filename=\"t.txt\"\r\nContent-Type: 
 Content-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n\r\ndata\r\n--B--\r\n";
         let parse = |files: f64, fields: f64, size: f64| {
             let mut parser =
-                MultipartParser::new(b"B", Form::new(Charset::Utf8, files, fields, size), 8, 4224);
+                MultipartParser::new(b"B", form(Charset::Utf8, files, fields, size), 8, 4224);
             parser.feed(body)
         };
         assert_eq!(parse(9.0, 9.0, 9.0), Ok(()));
@@ -882,13 +1018,12 @@ Content-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n\r\ndata\r\n--B--\
         assert_eq!(parse(9.0, 0.5, 9.0), Err(FormError::TooManyFields));
         assert_eq!(parse(9.0, 9.0, 2.0), Err(FormError::PartTooLarge));
         assert_eq!(parse(9.0, 9.0, 3.0), Ok(()));
-        let mut parser =
-            MultipartParser::new(b"B", Form::new(Charset::Utf8, 9.0, 9.0, 9.0), 1, 4224);
+        let mut parser = MultipartParser::new(b"B", form(Charset::Utf8, 9.0, 9.0, 9.0), 1, 4224);
         let two_headers = b"--B\r\nA: 1\r\nB: 2\r\n";
         assert!(
             matches!(parser.feed(two_headers), Err(FormError::Parse { ref message, .. }) if message == "Maximum header count exceeded")
         );
-        let mut parser = MultipartParser::new(b"B", Form::new(Charset::Utf8, 9.0, 9.0, 9.0), 8, 10);
+        let mut parser = MultipartParser::new(b"B", form(Charset::Utf8, 9.0, 9.0, 9.0), 8, 10);
         assert!(
             matches!(parser.feed(b"--B\r\nA: 123456789\r\n"), Err(FormError::Parse { ref message, .. }) if message == "Maximum header size exceeded")
         );
@@ -915,6 +1050,8 @@ Content-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n\r\ndata\r\n--B--\
             b"--B",
             b"\r\n--B",
             b"\r\n--B--",
+            b"\r\n--B ",
+            b"\t",
             b"--B--\r\n",
             b"\r\n",
             b"\r",
@@ -949,7 +1086,14 @@ Content-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n\r\ndata\r\n--B--\
                 }
             };
             let (header_size, part_size) = (next() % 64, limit(next()) * 8.0);
-            let form = Form::new(Charset::Utf8, limit(next()), limit(next()), part_size);
+            let release = RELEASES[(next() % 3) as usize];
+            let form = Form::new(
+                release,
+                Charset::Utf8,
+                limit(next()),
+                limit(next()),
+                part_size,
+            );
             let mut parser = MultipartParser::new(b"B", form, 1 + next() % 8, header_size);
             let mut start = 0;
             while start < body.len() {

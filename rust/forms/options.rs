@@ -1,6 +1,7 @@
-//! python-multipart 0.0.32's `parse_options_header`: for the request's `Content-Type`
-//! (`_core.parse_options_header`), and for a part's `Content-Disposition`, reduced to what
-//! Starlette reads from it (the `name` and `filename` options).
+//! python-multipart's `parse_options_header` (0.0.32, 0.0.33 or 0.0.34, see [`Release`]):
+//! for the request's `Content-Type` (`_core.parse_options_header`), and for a part's
+//! `Content-Disposition`, reduced to what Starlette reads from it (the `name` and `filename`
+//! options).
 //!
 //! The header bytes are decoded as latin-1 there, so every byte is one character and this
 //! port works on bytes; `str.strip()` / `.lower()` use CPython's definitions restricted to
@@ -8,6 +9,8 @@
 //! literally, including its index arithmetic, with Python's slice-index rules.
 
 use std::collections::HashMap;
+
+use super::release::Release;
 
 /// The options Starlette looks up; a later occurrence of a key replaces an earlier one.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -21,17 +24,31 @@ fn is_space(b: u8) -> bool {
     matches!(b, b'\t'..=b'\r' | 0x1c..=0x20 | 0x85 | 0xa0)
 }
 
-fn strip(s: &[u8]) -> &[u8] {
-    rstrip(lstrip(s))
+/// A space or a tab: what `str.strip(" \t")` removes.
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
 }
 
-fn lstrip(s: &[u8]) -> &[u8] {
-    let start = s.iter().position(|&b| !is_space(b)).unwrap_or(s.len());
+/// What the release's `strip()` / `lstrip()` / `rstrip()` calls remove.
+fn stripped(release: Release) -> fn(u8) -> bool {
+    if release.strips_blanks_only() {
+        is_blank
+    } else {
+        is_space
+    }
+}
+
+fn strip(s: &[u8], space: fn(u8) -> bool) -> &[u8] {
+    rstrip(lstrip(s, space), space)
+}
+
+fn lstrip(s: &[u8], space: fn(u8) -> bool) -> &[u8] {
+    let start = s.iter().position(|&b| !space(b)).unwrap_or(s.len());
     &s[start..]
 }
 
-fn rstrip(s: &[u8]) -> &[u8] {
-    let end = s.iter().rposition(|&b| !is_space(b)).map_or(0, |p| p + 1);
+fn rstrip(s: &[u8], space: fn(u8) -> bool) -> &[u8] {
+    let end = s.iter().rposition(|&b| !space(b)).map_or(0, |p| p + 1);
     &s[..end]
 }
 
@@ -85,7 +102,8 @@ fn count(s: &[u8], sub: &[u8], start: isize, end: isize) -> isize {
 }
 
 /// `_parseparam(value)`.
-fn parseparam(value: &[u8]) -> Vec<Vec<u8>> {
+fn parseparam(value: &[u8], release: Release) -> Vec<Vec<u8>> {
+    let space = stripped(release);
     let mut s = Vec::with_capacity(value.len() + 1);
     s.push(b';');
     s.extend_from_slice(value);
@@ -118,9 +136,13 @@ fn parseparam(value: &[u8]) -> Vec<Vec<u8>> {
             }
         } else {
             let i = i as usize;
-            let key = if a < i { rstrip(&s[a..i]) } else { &[][..] };
+            let key = if a < i {
+                rstrip(&s[a..i], space)
+            } else {
+                &[][..]
+            };
             let val = if i + 1 < b {
-                lstrip(&s[i + 1..b])
+                lstrip(&s[i + 1..b], space)
             } else {
                 &[][..]
             };
@@ -129,7 +151,7 @@ fn parseparam(value: &[u8]) -> Vec<Vec<u8>> {
             f.extend_from_slice(val);
             f
         };
-        plist.push(strip(&f).to_vec());
+        plist.push(strip(&f, space).to_vec());
         start = end;
     }
     plist
@@ -145,15 +167,15 @@ const LINEAR_OPTIONS: usize = 16;
 /// `parse_options_header(value)` for a value of latin-1 characters, one byte each: the content
 /// type and the options, in the order of the dict python-multipart builds (a later occurrence
 /// of a key replaces the value and keeps the first one's place).
-pub fn parse_options(value: &[u8]) -> (Vec<u8>, Options) {
+pub fn parse_options(value: &[u8], release: Release) -> (Vec<u8>, Options) {
     if value.is_empty() {
         return (Vec::new(), Vec::new());
     }
     if !value.contains(&b';') {
         let lowered: Vec<u8> = value.iter().map(|&c| lower(c)).collect();
-        return (strip(&lowered).to_vec(), Vec::new());
+        return (strip(&lowered, stripped(release)).to_vec(), Vec::new());
     }
-    let segments = parseparam(value);
+    let segments = parseparam(value, release);
     let mut options: Options = Vec::new();
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
     each_option(&segments, |key, val| {
@@ -181,7 +203,10 @@ pub fn parse_options(value: &[u8]) -> (Vec<u8>, Options) {
         }
     });
     // `_parseparam` always yields the part before the first `;`.
-    let ctype = segments.into_iter().next().unwrap_or_default();
+    let mut ctype = segments.into_iter().next().unwrap_or_default();
+    if release.lowers_content_type() {
+        ctype.iter_mut().for_each(|c| *c = lower(*c));
+    }
     (ctype, options)
 }
 
@@ -211,13 +236,13 @@ fn each_option(segments: &[Vec<u8>], mut on_option: impl FnMut(&[u8], Vec<u8>)) 
 }
 
 /// The `name` and `filename` options of `parse_options_header(value)`.
-pub fn parse_disposition(value: Option<&[u8]>) -> Disposition {
+pub fn parse_disposition(value: Option<&[u8]>, release: Release) -> Disposition {
     let mut out = Disposition::default();
     let value = match value {
         Some(v) if v.contains(&b';') => v,
         _ => return out,
     };
-    each_option(&parseparam(value), |key, val| match key {
+    each_option(&parseparam(value, release), |key, val| match key {
         b"name" => out.name = Some(val),
         b"filename" => out.filename = Some(val),
         _ => {}
@@ -245,10 +270,24 @@ fn replace(s: &[u8], old: &[u8], new: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    const RELEASES: [Release; 3] = [Release::V0_0_32, Release::V0_0_33, Release::V0_0_34];
+
+    fn parse_in(release: Release, v: &[u8]) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+        let d = parse_disposition(Some(v), release);
+        (d.name, d.filename)
+    }
+
+    /// The same in every release.
     fn parse(v: &str) -> (Option<String>, Option<String>) {
-        let d = parse_disposition(Some(v.as_bytes()));
         let s = |x: Option<Vec<u8>>| x.map(|b| String::from_utf8(b).unwrap());
-        (s(d.name), s(d.filename))
+        let (name, filename) = parse_in(Release::V0_0_32, v.as_bytes());
+        for release in RELEASES {
+            assert_eq!(
+                parse_in(release, v.as_bytes()),
+                (name.clone(), filename.clone())
+            );
+        }
+        (s(name), s(filename))
     }
 
     #[test]
@@ -258,6 +297,7 @@ mod tests {
             (Some("a".into()), Some("b.txt".into()))
         );
         assert_eq!(parse("form-data; NAME = x "), (Some("x".into()), None));
+        assert_eq!(parse("form-data;\tname\t=\tx\t"), (Some("x".into()), None));
         assert_eq!(parse("form-data; name=\"a;b\""), (Some("a;b".into()), None));
         assert_eq!(
             parse("form-data; name=\"a\\\"b\""),
@@ -271,21 +311,77 @@ mod tests {
     #[test]
     fn content_type_and_options_in_dict_order() {
         let pair = |k: &str, v: &str| (k.as_bytes().to_vec(), v.as_bytes().to_vec());
+        let value = b"Multipart/Form-Data; boundary=x; A = 1; boundary=\"y\"";
+        let options = vec![pair("boundary", "y"), pair("a", "1")];
         assert_eq!(
-            parse_options(b"Multipart/Form-Data; boundary=x; A = 1; boundary=\"y\""),
+            parse_options(value, Release::V0_0_32),
+            (b"Multipart/Form-Data".to_vec(), options.clone())
+        );
+        for release in [Release::V0_0_33, Release::V0_0_34] {
+            assert_eq!(
+                parse_options(value, release),
+                (b"multipart/form-data".to_vec(), options.clone())
+            );
+        }
+        for release in RELEASES {
+            assert_eq!(parse_options(b"", release), (vec![], vec![]));
+            assert_eq!(
+                parse_options(b" Text/HTML\t", release),
+                (b"text/html".to_vec(), vec![])
+            );
+        }
+        assert_eq!(
+            parse_options(b"a=B; c", Release::V0_0_32),
+            (b"a=B".to_vec(), vec![pair("c", "")])
+        );
+        assert_eq!(
+            parse_options(b"A=B; c", Release::V0_0_33),
+            (b"a=b".to_vec(), vec![pair("c", "")])
+        );
+    }
+
+    /// 0.0.34 strips only spaces and tabs; before, every `str.isspace()` character.
+    #[test]
+    fn other_whitespace() {
+        for release in [Release::V0_0_32, Release::V0_0_33] {
+            assert_eq!(
+                parse_options(b" Text/HTML\xa0", release),
+                (b"text/html".to_vec(), vec![])
+            );
+            assert_eq!(
+                parse_options(b"\x0bText/HTML\x1c;\x85boundary\x0c=\x1fb\xa0", release).1,
+                vec![(b"boundary".to_vec(), b"b".to_vec())]
+            );
+            assert_eq!(
+                parse_in(
+                    release,
+                    b"form-data;\xa0name=\x0ba\x0c;\x85filename\x1d=f\x1e"
+                ),
+                (Some(b"a".to_vec()), Some(b"f".to_vec()))
+            );
+        }
+        let release = Release::V0_0_34;
+        assert_eq!(
+            parse_options(b" Text/HTML\xa0", release),
+            (b"text/html\xa0".to_vec(), vec![])
+        );
+        assert_eq!(
+            parse_options(b"\x0bText/HTML\x1c;\x85boundary\x0c=\x1fb\xa0", release),
             (
-                b"Multipart/Form-Data".to_vec(),
-                vec![pair("boundary", "y"), pair("a", "1")]
+                b"\x0btext/html\x1c".to_vec(),
+                vec![(b"\x85boundary\x0c".to_vec(), b"\x1fb\xa0".to_vec())]
             )
         );
         assert_eq!(
-            parse_options(b" Text/HTML\xa0"),
-            (b"text/html".to_vec(), vec![])
+            parse_in(
+                release,
+                b"form-data;\xa0name=\x0ba\x0c;\x85filename\x1d=f\x1e"
+            ),
+            (None, None)
         );
-        assert_eq!(parse_options(b""), (vec![], vec![]));
         assert_eq!(
-            parse_options(b"a=B; c"),
-            (b"a=B".to_vec(), vec![pair("c", "")])
+            parse_in(release, b"form-data; name=\x0ba\x0c; filename=f"),
+            (Some(b"\x0ba\x0c".to_vec()), Some(b"f".to_vec()))
         );
     }
 
@@ -295,15 +391,17 @@ mod tests {
         for i in 0..40 {
             value.extend_from_slice(format!("; k{}={i}", i % 25).as_bytes());
         }
-        let (ctype, options) = parse_options(&value);
-        assert_eq!(ctype, b"t");
-        let expected: Vec<(Vec<u8>, Vec<u8>)> = (0..25)
-            .map(|k| {
-                let last = if k + 25 < 40 { k + 25 } else { k };
-                (format!("k{k}").into_bytes(), last.to_string().into_bytes())
-            })
-            .collect();
-        assert_eq!(options, expected);
+        for release in RELEASES {
+            let (ctype, options) = parse_options(&value, release);
+            assert_eq!(ctype, b"t");
+            let expected: Vec<(Vec<u8>, Vec<u8>)> = (0..25)
+                .map(|k| {
+                    let last = if k + 25 < 40 { k + 25 } else { k };
+                    (format!("k{k}").into_bytes(), last.to_string().into_bytes())
+                })
+                .collect();
+            assert_eq!(options, expected);
+        }
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //!
 //! Starlette's `FormParser` feeds python-multipart's `QuerystringParser` chunk by chunk and
 //! keeps, per field, the name and value bytes its callbacks receive; each finished field is
-//! `unquote_plus(bytes.decode("latin-1"))`. This is a port of that state machine (0.0.32):
-//! fields are the non-empty pieces between `&`, split on their first `=`, so the fields do
-//! not depend on where chunks are cut. What depends on the chunks is *when* a limit trips:
+//! `unquote_plus(bytes.decode("latin-1"))`. This is a port of that state machine (0.0.32;
+//! 0.0.33 and 0.0.34 make the same callbacks with the same data, so it takes no release, see
+//! `super::release`): fields are the non-empty pieces between `&`, split on their first `=`,
+//! so the fields do not depend on where chunks are cut. What depends on the chunks is *when* a limit trips:
 //! the size check runs once per name or value piece (a piece ends at `=`, `&` or the end of
 //! a chunk), the field count check when a field ends. Both are reproduced, so an error is
 //! raised while handling the same chunk, with the same partial field state, as Starlette.
