@@ -21,6 +21,7 @@ import importlib
 import importlib.metadata
 import inspect
 import json
+import linecache
 import sys
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -306,7 +307,7 @@ class _Inherited(NamedTuple):
 
 
 def source_digest(value: Any) -> str | None:
-    """SHA-256 of the object's source text (a property's getter's), or None without one."""
+    """SHA-256 of the function's source text (a property's getter's), or None without one."""
     if value is _ABSENT:
         return None
     if isinstance(value, _Inherited):
@@ -315,11 +316,54 @@ def source_digest(value: Any) -> str | None:
         value = value.fget
     elif isinstance(value, (staticmethod, classmethod)):
         value = value.__func__
-    try:
-        source = inspect.getsource(value)
-    except (OSError, TypeError):
+    code = getattr(value, "__code__", None)
+    if code is None:
         return "unavailable"
-    return hashlib.sha256(source.encode()).hexdigest()
+    digest = _digests.get(code)
+    if digest is None:
+        source = _source_text(code)
+        digest = "unavailable" if source is None else hashlib.sha256(source.encode()).hexdigest()
+        _digests[code] = digest
+    return digest
+
+
+# Digests by code object: one function is often reproduced by several replacements.
+_digests: dict[Any, str] = {}
+
+
+def _source_text(code: Any) -> str | None:
+    """The lines of a `def` (its decorators first): from `co_firstlineno` to the last line
+    indented deeper than the `def`, and at least to the last line any of its code objects runs.
+    Plain text, the same on every Python version (`inspect.getsource` tokenizes the file, ten
+    times slower, and `install()` verifies some seventy functions in every interpreter)."""
+    lines = linecache.getlines(code.co_filename)
+    first = code.co_firstlineno - 1
+    if not lines or first >= len(lines):
+        return None
+    head = first
+    while head < len(lines) and lines[head].lstrip().startswith("@"):
+        head += 1
+    if head >= len(lines):
+        return None
+    indent = len(lines[head]) - len(lines[head].lstrip())
+    end = head + 1
+    for index in range(head + 1, len(lines)):
+        text = lines[index]
+        # A line back at the `def`'s indentation ends it, unless it closes a bracket (the end
+        # of a signature written over several lines).
+        if text.strip() and len(text) - len(text.lstrip()) <= indent and text.lstrip()[0] not in ")]}":
+            break
+        if text.strip():
+            end = index + 1
+    return "".join(lines[first : max(end, _last_line(code))])
+
+
+def _last_line(code: Any) -> int:
+    last = max((line for _, _, line in code.co_lines() if line is not None), default=code.co_firstlineno)
+    for constant in code.co_consts:
+        if hasattr(constant, "co_lines"):
+            last = max(last, _last_line(constant))
+    return int(last)
 
 
 def unverified_reason(name: str, value: Any = _ABSENT) -> str | None:

@@ -135,3 +135,21 @@ def test_stock_names_only_registered_objects() -> None:
         assert "not in the registry" in str(error)
     else:
         raise AssertionError("an unregistered stock object was handed out")
+
+
+def test_source_text_is_inspect_getsource() -> None:
+    """The digests hash `inspect.getsource`'s text, read without tokenizing (ten times faster at
+    install time): the same text for every registered function of this environment."""
+    import inspect
+
+    import fastapi.routing  # noqa: F401  (the registered objects live in FastAPI's modules too)
+
+    compared = 0
+    for name in sorted(_targets._REGISTERED):
+        value = _targets.resolve(name)
+        function = value.fget if isinstance(value, property) else value
+        code = getattr(function, "__code__", None)
+        if code is not None:
+            assert _targets._source_text(code) == inspect.getsource(function), name
+            compared += 1
+    assert compared > 50
