@@ -147,7 +147,7 @@ def test_source_text_is_inspect_getsource() -> None:
     compared = 0
     for name in sorted(_targets._REGISTERED):
         value = _targets.resolve(name)
-        function = value.fget if isinstance(value, property) else value
+        function: Any = value.fget if isinstance(value, property) else value
         code = getattr(function, "__code__", None)
         if code is not None:
             assert _targets._source_text(code) == inspect.getsource(function), name
