@@ -25,6 +25,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from compat_tests import rewrite, sdist
 from compat_tests.report import Comparison, read_divergences, read_outcomes
@@ -136,12 +137,16 @@ def _environment(*, install: bool, stats: Path | None = None, overlay: Path | No
     return env
 
 
-def engagement(stats: Path) -> tuple[dict[str, int], list[str]]:
+def read_stats(stats: Path) -> list[dict[str, Any]]:
+    """The records the candidate run's interpreters appended, one each (none if none reported)."""
+    return [json.loads(line) for line in stats.read_text().splitlines()] if stats.exists() else []
+
+
+def engagement(records: list[dict[str, Any]]) -> tuple[dict[str, int], list[str]]:
     """The native counts summed over every interpreter of the candidate run, and the problems:
     no interpreter reported, one ran without the installation, a native path never ran."""
     totals = dict.fromkeys(ENGAGEMENT, 0)
     problems = []
-    records = [json.loads(line) for line in stats.read_text().splitlines()] if stats.exists() else []
     if not records:
         problems.append(
             "no interpreter reported: TACHYON_ENGINE_INSTALL had no effect "
@@ -157,11 +162,12 @@ def engagement(stats: Path) -> tuple[dict[str, int], list[str]]:
     return totals, problems
 
 
-def targets(stats: Path, totals: dict[str, int]) -> tuple[dict[str, tuple[str, int | None]], list[str]]:
+def targets(
+    records: list[dict[str, Any]], totals: dict[str, int]
+) -> tuple[dict[str, tuple[str, int | None]], list[str]]:
     """Per target of `install()`'s registry: applied in every interpreter, or the distinct
     reasons it was skipped; with its engagement counter's total. A target whose stock source
     did not verify is a problem (on a supported release every one must)."""
-    records = [json.loads(line) for line in stats.read_text().splitlines()] if stats.exists() else []
     reasons: dict[str, set[str]] = {}
     engages: dict[str, str] = {}
     for record in records:
@@ -230,8 +236,9 @@ def run_suite(suite: Suite, extra_args: list[str]) -> Comparison:
         seconds=(stock.seconds, candidate.seconds),
     )
     if suite.mode == "install":
-        comparison.engagement, comparison.problems = engagement(stats)
-        comparison.targets, unverified = targets(stats, comparison.engagement)
+        records = read_stats(stats)
+        comparison.engagement, comparison.problems = engagement(records)
+        comparison.targets, unverified = targets(records, comparison.engagement)
         comparison.problems += unverified
     return comparison
 

@@ -39,15 +39,13 @@ def _record(overlay: Path | None) -> dict[str, list[object]]:
 
 
 def main() -> int:
-    records = []
     with tempfile.TemporaryDirectory() as folder:
         paths = []
         for package, versions in _supported().items():
             for version in versions:
                 print(f"recording {package} {version}", flush=True)
-                records.append(_record(overlay_for(package, version)))
                 paths.append(Path(folder) / f"{package}-{version}.json")
-                paths[-1].write_text(json.dumps(records[-1]))
+                paths[-1].write_text(json.dumps(_record(overlay_for(package, version))))
         merged = subprocess.run(
             [sys.executable, "-m", "tachyon_engine._targets", "merge", *map(str, paths)],
             capture_output=True,
@@ -57,7 +55,7 @@ def main() -> int:
         )
     MODULE.write_text(merged.stdout)
     subprocess.run([sys.executable, "-m", "ruff", "format", "--quiet", str(MODULE)], check=True)
-    print(f"wrote {MODULE.relative_to(ROOT)} ({len(records)} releases recorded; overlays in {WORK / 'overlays'})")
+    print(f"wrote {MODULE.relative_to(ROOT)} ({len(paths)} releases recorded; overlays in {WORK / 'overlays'})")
     return 0
 
 

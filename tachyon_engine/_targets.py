@@ -4,9 +4,10 @@ reproduces, and which stock sources it has been verified against.
 A replacement reimplements stock code, so it is exact only for the releases it was ported from. A
 target is therefore replaced only after every stock object its replacement reproduces (the
 target itself, and the functions whose behaviour it inlines) has been found to have one of the
-sources recorded in `_verified_sources.VERIFIED_SOURCES` (SHA-256 of `inspect.getsource`, each
-with the releases it was recorded on). Any other source, a new release or a local edit, leaves the
-target stock, and `installed_patches()` says which object did not verify. An object absent from
+sources recorded in `_verified_sources.VERIFIED_SOURCES` (SHA-256 of the function's source text,
+`inspect.getsource`'s, each with the releases it was recorded on). Any other source, a new
+release or a local edit, leaves the target stock, and `installed_patches()` says which object
+did not verify. An object absent from
 a release (added upstream later) is recorded as absent (`None`) for it.
 
 `python -m tachyon_engine._targets record` prints the digests of the current environment;
@@ -245,12 +246,22 @@ SUPPORTED_RELEASES: dict[str, tuple[str, ...]] = {
     "opentelemetry-api": ("1.44.0", "1.45.0", "1.45.1", "1.45.2", "1.45.3"),
 }
 
-_ABSENT: Any = object()
+_ABSENT: Any = object()  # what `resolve` gives for an object the release lacks
+_UNSET: Any = object()  # a parameter not given
 # The distribution that ships each top-level package (for the releases a record names).
 _DISTRIBUTIONS = {"python_multipart": "python-multipart", "opentelemetry": "opentelemetry-api"}
 
 
-_UNSET: Any = object()
+def _locate(name: str) -> tuple[Any, str]:
+    """The owner of `"module:Qualified.name"` and the attribute's name. Imports the module if
+    needed (only ever a module the patched library has imported itself or is importing); raises
+    `ImportError` or `AttributeError` where the release has no such owner."""
+    module_name, _, path = name.partition(":")
+    *owners, attribute = path.split(".")
+    owner: Any = sys.modules.get(module_name) or importlib.import_module(module_name)
+    for part in owners:
+        owner = inspect.getattr_static(owner, part)
+    return owner, attribute
 
 
 def stock(name: str, default: Any = _UNSET) -> Any:
@@ -260,12 +271,8 @@ def stock(name: str, default: Any = _UNSET) -> Any:
     named; `default` when the release has no such object."""
     if name not in _REGISTERED:
         raise LookupError(f"{name} is not in the registry of targets (_targets.PATCHES)")
-    module_name, _, path = name.partition(":")
-    *owners, attribute = path.split(".")
     try:
-        owner: Any = sys.modules.get(module_name) or importlib.import_module(module_name)
-        for part in owners:
-            owner = inspect.getattr_static(owner, part)
+        owner, attribute = _locate(name)
         return original(owner, attribute)
     except (ImportError, AttributeError):
         if default is _UNSET:
@@ -274,23 +281,13 @@ def stock(name: str, default: Any = _UNSET) -> Any:
 
 
 def resolve(name: str) -> Any:
-    """The stock object `"module:Qualified.name"` names (descriptors unbound: a function, a
-    property), or `_ABSENT`. Imports the module if needed (only ever a module the patched
-    library has imported itself or is importing)."""
-    module_name, _, path = name.partition(":")
-    module = sys.modules.get(module_name)
-    if module is None:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            return _ABSENT
-    *owners, attribute = path.split(".")
-    owner: Any = module
+    """What verification digests for `"module:Qualified.name"`: the stock object (descriptors
+    unbound: a function, a property), `_Inherited` where the class defines nothing of its own,
+    or `_ABSENT`."""
     try:
-        for part in owners:
-            owner = inspect.getattr_static(owner, part)
+        owner, attribute = _locate(name)
         value = inspect.getattr_static(owner, attribute)
-    except AttributeError:
+    except (ImportError, AttributeError):
         return _ABSENT
     if (owner, attribute) in SAVED:  # replaced by `install()`: the stock value it found
         return SAVED[(owner, attribute)]
@@ -366,10 +363,10 @@ def _last_line(code: Any) -> int:
     return int(last)
 
 
-def unverified_reason(name: str, value: Any = _ABSENT) -> str | None:
+def unverified_reason(name: str, value: Any = _UNSET) -> str | None:
     """None when the stock object `name` (or `value`, where the caller holds the object under
     another name) has a verified source; otherwise why not."""
-    digest = source_digest(resolve(name) if value is _ABSENT else value)
+    digest = source_digest(resolve(name) if value is _UNSET else value)
     verified = VERIFIED_SOURCES.get(name, {})
     if digest in verified:
         return None
@@ -378,7 +375,7 @@ def unverified_reason(name: str, value: Any = _ABSENT) -> str | None:
     return f"{name} is not a verified source ({found}; verified: {releases})"
 
 
-def is_verified(name: str, value: Any = _ABSENT) -> bool:
+def is_verified(name: str, value: Any = _UNSET) -> bool:
     return unverified_reason(name, value) is None
 
 
@@ -389,10 +386,6 @@ def patch_unverified_reason(patch: Patch) -> str | None:
         if reason is not None:
             return reason
     return None
-
-
-def _all_names() -> list[str]:
-    return sorted(_REGISTERED)
 
 
 def _release(name: str) -> str:
@@ -406,7 +399,7 @@ def _release(name: str) -> str:
 
 def record() -> dict[str, list[Any]]:
     """Every registered stock object of this environment: `[digest or None, release]`."""
-    return {name: [source_digest(resolve(name)), _release(name)] for name in _all_names()}
+    return {name: [source_digest(resolve(name)), _release(name)] for name in sorted(_REGISTERED)}
 
 
 def merge(records: list[dict[str, list[Any]]]) -> dict[str, dict[str | None, str]]:
