@@ -13,7 +13,7 @@ use pyo3::BoundObject;
 use super::cookies::parse_cookie;
 use super::headers::lookup_key;
 use super::query_string::parse_qsl;
-use crate::fast_path::{exact_str, Fallback, Fast};
+use crate::fast_path::{exact_str, latin1_str, new_str, Fallback, Fast};
 use crate::text::latin1_to_string;
 
 /// Converts a fast-path answer into a Python value, `NotImplemented` for a fallback.
@@ -69,7 +69,7 @@ fn header_item<'py>(item: &Bound<'py, PyAny>) -> Fast<(Bound<'py, PyTuple>, Boun
 
 fn decode_header_value<'py>(value: &Bound<'py, PyAny>) -> Fast<Bound<'py, PyString>> {
     let bytes = value.cast_exact::<PyBytes>().map_err(|_| Fallback)?;
-    Ok(PyString::new(value.py(), &latin1(bytes.as_bytes())))
+    latin1_str(value.py(), bytes.as_bytes()).map_err(|_| Fallback)
 }
 
 fn header_name(key: &Bound<'_, PyAny>) -> Fast<Vec<u8>> {
@@ -233,7 +233,7 @@ pub fn parsed_query<'py>(
     let items = PyList::empty(py);
     let mapping = PyDict::new(py);
     for (name, value) in parse_qsl(&text) {
-        let (name, value) = (PyString::new(py, &name), PyString::new(py, &value));
+        let (name, value) = (new_str(py, &name)?, new_str(py, &value)?);
         mapping.set_item(&name, &value)?;
         items.append(PyTuple::new(py, [name, value])?)?;
     }

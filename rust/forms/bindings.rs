@@ -14,7 +14,7 @@ use super::multipart::{Action, Charset, FileData, Form, FormError, Item, Multipa
 use super::options::parse_options;
 use super::release::Release;
 use super::urlencoded::{LimitError, UrlencodedParser};
-use crate::fast_path::exact_str;
+use crate::fast_path::{exact_str, new_str};
 
 /// The release for a mode of `tachyon_engine.formparsers.PORTED_MULTIPART_VERSIONS`.
 fn release(mode: u8) -> PyResult<Release> {
@@ -105,15 +105,15 @@ impl UrlencodedFormParser {
 
     /// `(items, mapping)`: the `_list` and `_dict` of the `FormData`.
     fn result<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyDict>)> {
-        let list = PyList::empty(py);
         let dict = PyDict::new(py);
-        for (name, value) in &self.inner.items {
-            let name = PyString::new(py, name);
-            let value = PyString::new(py, value);
+        let mut pairs = Vec::with_capacity(self.inner.field_count());
+        for (name, value) in self.inner.items() {
+            let name = new_str(py, name)?;
+            let value = new_str(py, value)?;
             dict.set_item(&name, &value)?;
-            list.append(PyTuple::new(py, [name, value])?)?;
+            pairs.push(PyTuple::new(py, [name, value])?);
         }
-        Ok((list, dict))
+        Ok((PyList::new(py, pairs)?, dict))
     }
 
     /// `(_current_fields, _current_field_size, _field_name, _field_value)`.
@@ -373,7 +373,7 @@ impl MultipartFormParser {
         let dict = PyDict::new(py);
         let to_str = |t: &Text| -> PyResult<Bound<'py, PyAny>> {
             match t {
-                Text::Str(s) => Ok(PyString::new(py, s).into_any()),
+                Text::Str(s) => Ok(new_str(py, s)?.into_any()),
                 Text::Bytes(b) => decode.call1((PyBytes::new(py, b),)),
             }
         };

@@ -3,6 +3,7 @@
 //! (see [`release`]).
 
 pub mod bindings;
+pub mod delimiter;
 pub mod multipart;
 pub mod options;
 pub mod release;

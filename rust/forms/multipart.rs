@@ -8,15 +8,14 @@
 //!   boundary index, flags, marks and look-behind, so it emits the same callbacks with the
 //!   same data for any body cut at any chunk boundaries, and fails with the same
 //!   `MultipartParseError` message and offset at the same byte. The whole-boundary
-//!   search (python-multipart's `bytes.find`) is `memchr::memmem`: one pass per chunk, no
+//!   search (python-multipart's `bytes.find`) is [`DelimiterFinder`]: one pass per chunk, no
 //!   rescans across chunk edges (a partial match at the end of a chunk is carried as an index).
 //! - [`Form`] is Starlette's `MultiPartParser` callback logic on top of it: part headers,
 //!   `Content-Disposition` options, field and file counting, `max_part_size`, field values.
 //!   What needs Python (creating a `SpooledTemporaryFile`, writing file data) comes out as
 //!   [`Action`]s; file data is passed as ranges of the received chunk where possible.
 
-use memchr::memmem;
-
+use super::delimiter::DelimiterFinder;
 use super::options::parse_disposition;
 use super::release::Release;
 
@@ -121,10 +120,7 @@ enum Mark {
 pub struct Machine {
     release: Release,
     boundary: Vec<u8>,
-    /// Boxed: the AVX2 searcher inside holds 32-byte-aligned vectors, and a `#[pyclass]`
-    /// value lives in memory Python allocates with 16-byte alignment only (an inline
-    /// finder crashed on an aligned load).
-    finder: Box<memmem::Finder<'static>>,
+    finder: DelimiterFinder,
     state: State,
     index: usize,
     flags: u8,
@@ -145,7 +141,7 @@ impl Machine {
     ) -> Self {
         let mut full = b"\r\n--".to_vec();
         full.extend_from_slice(boundary);
-        let finder = Box::new(memmem::Finder::new(&full).into_owned());
+        let finder = DelimiterFinder::new(&full);
         Self {
             release,
             boundary: full,
@@ -1079,7 +1075,7 @@ Content-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n\r\ndata\r\n--B--\
         for _ in 0..100_000 {
             let body = crate::test_support::pick(&mut next, PIECES, 30).concat();
             let limit = |n: u64| {
-                if n % 3 == 0 {
+                if n.is_multiple_of(3) {
                     f64::INFINITY
                 } else {
                     (n % 5) as f64

@@ -10,8 +10,9 @@
 //! a chunk), the field count check when a field ends. Both are reproduced, so an error is
 //! raised while handling the same chunk, with the same partial field state, as Starlette.
 
-use crate::datastructures::query_string::unquote_plus;
-use crate::text::latin1_to_string;
+use std::ops::Range;
+
+use crate::datastructures::query_string::unquote_plus_latin1_into;
 
 /// A limit Starlette enforces, raised as `MultiPartException` with its own message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +45,12 @@ pub struct UrlencodedParser {
     /// `FormParser._field_name` / `._field_value`
     pub name: Vec<u8>,
     pub value: Vec<u8>,
-    /// Finished fields, decoded.
-    pub items: Vec<(String, String)>,
+    /// The decoded text of the finished fields, one after another.
+    text: String,
+    /// Per finished field, where its name and its value are in `text`.
+    fields: Vec<(Range<usize>, Range<usize>)>,
+    /// Percent-decoded bytes of the run being decoded (kept for its capacity).
+    scratch: Vec<u8>,
 }
 
 impl UrlencodedParser {
@@ -59,8 +64,22 @@ impl UrlencodedParser {
             field_size: 0,
             name: Vec::new(),
             value: Vec::new(),
-            items: Vec::new(),
+            text: String::new(),
+            fields: Vec::new(),
+            scratch: Vec::new(),
         }
+    }
+
+    /// How many fields are finished.
+    pub fn field_count(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// The finished fields, decoded: `unquote_plus(bytes.decode("latin-1"))` of each name and value.
+    pub fn items(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields
+            .iter()
+            .map(|(name, value)| (&self.text[name.clone()], &self.text[value.clone()]))
     }
 
     fn field_start(&mut self) {
@@ -100,9 +119,11 @@ impl UrlencodedParser {
         if self.fields_seen as f64 > self.max_fields {
             return Err(LimitError::TooManyFields);
         }
-        let name = decode(std::mem::take(&mut self.name));
-        let value = decode(std::mem::take(&mut self.value));
-        self.items.push((name, value));
+        let start = self.text.len();
+        unquote_plus_latin1_into(&self.name, &mut self.text, &mut self.scratch);
+        let middle = self.text.len();
+        unquote_plus_latin1_into(&self.value, &mut self.text, &mut self.scratch);
+        self.fields.push((start..middle, middle..self.text.len()));
         Ok(())
     }
 
@@ -171,17 +192,6 @@ impl UrlencodedParser {
     }
 }
 
-/// `unquote_plus(raw.decode("latin-1"))`; plain ASCII text is kept without a copy.
-fn decode(raw: Vec<u8>) -> String {
-    if raw.is_ascii() {
-        if memchr::memchr2(b'+', b'%', &raw).is_none() {
-            return String::from_utf8(raw).unwrap_or_default();
-        }
-        return unquote_plus(std::str::from_utf8(&raw).unwrap_or_default()).into_owned();
-    }
-    unquote_plus(&latin1_to_string(&raw)).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,7 +206,10 @@ mod tests {
             parser.feed(chunk)?;
         }
         parser.finish()?;
-        Ok(parser.items)
+        Ok(parser
+            .items()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect())
     }
 
     fn owned(items: &[(&str, &str)]) -> Vec<(String, String)> {
