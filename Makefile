@@ -68,7 +68,7 @@ compat-latest: ## The newest releases on the registry, in .venv-latest: FastAPI'
 	python3 -m compat_tests.latest
 
 .PHONY: verified-sources
-verified-sources: ## Record the stock sources of every supported release into tachyon_engine/_verified_sources.py
+verified-sources: ## Record the stock sources of every supported release into tachyon_engine/engine/verified_sources.py
 	$(PY) -m compat_tests.verified_sources
 
 # The runner starts from a folder holding only links to benchmarks/ and compat_tests/: from the

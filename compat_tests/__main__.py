@@ -30,7 +30,7 @@ from typing import Any
 from compat_tests import rewrite, sdist
 from compat_tests.report import Comparison, read_divergences, read_outcomes
 
-# `tachyon_engine._autoinstall`'s switches, spelled out: this runner must not import tachyon_engine
+# `tachyon_engine.engine.autoinstall`'s switches, spelled out: this runner must not import tachyon_engine
 # (run from the repository root, the source folder would shadow the installed package).
 ENV_INSTALL = "TACHYON_ENGINE_INSTALL"
 ENV_STATS = "TACHYON_ENGINE_STATS"

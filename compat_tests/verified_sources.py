@@ -1,8 +1,8 @@
 """`python -m compat_tests.verified_sources`: records the stock sources of every supported release
-and rewrites `tachyon_engine/_verified_sources.py` (`make verified-sources`).
+and rewrites `tachyon_engine/engine/verified_sources.py` (`make verified-sources`).
 
 Each release of `SUPPORTED_RELEASES` is installed alone into an overlay folder put first on
-`PYTHONPATH` (the environment provides everything else), and `python -m tachyon_engine._targets
+`PYTHONPATH` (the environment provides everything else), and `python -m tachyon_engine.engine.targets
 record` prints the digests of every registered stock object there; the records are merged into
 the module. Run it after porting a new release, then review the diff: every digest that changed
 is a function whose new source the replacement must reproduce.
@@ -24,7 +24,7 @@ MODULE = ROOT / "tachyon_engine" / "_verified_sources.py"
 
 
 def _supported() -> dict[str, tuple[str, ...]]:
-    code = "import json; from tachyon_engine._targets import SUPPORTED_RELEASES as s; print(json.dumps(s))"
+    code = "import json; from tachyon_engine.engine.targets import SUPPORTED_RELEASES as s; print(json.dumps(s))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
     return {name: tuple(versions) for name, versions in json.loads(result.stdout).items()}
 
@@ -33,7 +33,7 @@ def _record(overlay: Path | None) -> dict[str, list[object]]:
     env = dict(os.environ)
     if overlay is not None:
         env["PYTHONPATH"] = str(overlay)
-    command = [sys.executable, "-W", "ignore", "-m", "tachyon_engine._targets", "record"]
+    command = [sys.executable, "-W", "ignore", "-m", "tachyon_engine.engine.targets", "record"]
     result = subprocess.run(command, capture_output=True, text=True, check=True, env=env, cwd="/")
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
@@ -47,7 +47,7 @@ def main() -> int:
                 paths.append(Path(folder) / f"{package}-{version}.json")
                 paths[-1].write_text(json.dumps(_record(overlay_for(package, version))))
         merged = subprocess.run(
-            [sys.executable, "-m", "tachyon_engine._targets", "merge", *map(str, paths)],
+            [sys.executable, "-m", "tachyon_engine.engine.targets", "merge", *map(str, paths)],
             capture_output=True,
             text=True,
             check=True,

@@ -6,13 +6,13 @@
 pub mod build_info;
 pub mod datastructures;
 pub mod fast_path;
+pub mod fastapi;
 pub mod forms;
 pub mod json;
 pub mod requests;
 pub mod responses;
 pub mod routing;
 pub mod stats;
-pub mod telemetry;
 pub mod text;
 
 #[cfg(test)]
@@ -24,12 +24,12 @@ use pyo3::prelude::*;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     build_info::register(m)?;
     datastructures::bindings::register(m)?;
+    fastapi::register(m)?;
     forms::bindings::register(m)?;
     json::bindings::register(m)?;
     requests::register(m)?;
     responses::bindings::register(m)?;
     routing::bindings::register(m)?;
     stats::register(m)?;
-    telemetry::register(m)?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Engagement counters: how often a native path answered instead of Starlette's Python code.
 //!
-//! Relaxed atomic increments (about a nanosecond each); `tachyon_engine.native_stats()` reads
+//! Relaxed atomic increments (about a nanosecond each); `tachyon_engine.native_counts()` reads
 //! them so that a test run can prove the acceleration was engaged, not merely installed.
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -14,13 +14,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tachyon_engine._core import __version__ as __version__
-from tachyon_engine._install import (
+from tachyon_engine.engine.install import (
     install as install,
     installed_patches as installed_patches,
     is_installed as is_installed,
     uninstall as uninstall,
 )
-from tachyon_engine._native import (
+from tachyon_engine.engine.native import (
     accelerated as accelerated,
     build_profile as build_profile,
     native_counts as native_counts,

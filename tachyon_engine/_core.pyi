@@ -79,7 +79,7 @@ def native_counts() -> dict[str, int]: ...
 
 @final
 class RouteIndex:
-    """One router's route index; see `tachyon_engine._route_index`."""
+    """One router's route index; see `tachyon_engine.engine.route_index`."""
 
     def __new__(cls, match_full: Any, match_partial: Any, uuid_class: Any) -> RouteIndex: ...
     def is_current(self, routes: Any) -> bool: ...
@@ -136,7 +136,7 @@ class MultipartFormParser:
 
 @final
 class TelemetryGate:
-    """FastAPI's `NativeTelemetry.enabled()`; see `tachyon_engine._fastapi_telemetry`."""
+    """FastAPI's `NativeTelemetry.enabled()`; see `tachyon_engine.fastapi.telemetry`."""
 
     def __new__(
         cls,

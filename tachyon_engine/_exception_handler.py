@@ -15,13 +15,13 @@ from starlette._exception_handler import (
     _lookup_exception_handler as _lookup_exception_handler,
 )
 
-from tachyon_engine._targets import stock
 from tachyon_engine._utils import (
     is_async_callable as is_async_callable,
 )
 from tachyon_engine.concurrency import (
     run_in_threadpool as run_in_threadpool,
 )
+from tachyon_engine.engine.targets import stock
 from tachyon_engine.exceptions import (
     HTTPException as HTTPException,
 )

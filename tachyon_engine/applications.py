@@ -11,11 +11,11 @@ from starlette.applications import (
     P as P,
 )
 
-from tachyon_engine._dispatch import lean_stack_for
 from tachyon_engine.datastructures import (
     State as State,
     URLPath as URLPath,
 )
+from tachyon_engine.engine.dispatch import lean_stack_for
 from tachyon_engine.middleware import (
     Middleware as Middleware,
     _MiddlewareFactory as _MiddlewareFactory,

@@ -21,13 +21,13 @@ from starlette.datastructures import (
 )
 
 from tachyon_engine import _core
-from tachyon_engine._targets import stock
 from tachyon_engine._utils import (
     parse_host_header as parse_host_header,
 )
 from tachyon_engine.concurrency import (
     run_in_threadpool as run_in_threadpool,
 )
+from tachyon_engine.engine.targets import stock
 from tachyon_engine.types import (
     Scope as Scope,
 )

@@ -46,13 +46,13 @@ from starlette.formparsers import (  # type: ignore[attr-defined]
 )
 
 from tachyon_engine import _core
-from tachyon_engine._targets import stock
 from tachyon_engine.concurrency import run_in_threadpool
 from tachyon_engine.datastructures import (
     FormData as FormData,
     Headers as Headers,
     UploadFile as UploadFile,
 )
+from tachyon_engine.engine.targets import stock
 from tachyon_engine.exceptions import (
     StarletteDeprecationWarning as StarletteDeprecationWarning,
 )

@@ -22,7 +22,6 @@ from starlette.requests import (  # type: ignore[attr-defined]
 )
 
 from tachyon_engine import _core
-from tachyon_engine._targets import stock
 from tachyon_engine._utils import (
     AwaitableOrContextManager as AwaitableOrContextManager,
     AwaitableOrContextManagerWrapper as AwaitableOrContextManagerWrapper,
@@ -36,6 +35,7 @@ from tachyon_engine.datastructures import (
     QueryParams as QueryParams,
     State as State,
 )
+from tachyon_engine.engine.targets import stock
 from tachyon_engine.exceptions import (
     HTTPException as HTTPException,
 )

@@ -26,7 +26,6 @@ from starlette.responses import (
 )
 
 from tachyon_engine import _core
-from tachyon_engine._targets import stock
 from tachyon_engine._utils import (
     create_collapsing_task_group as create_collapsing_task_group,
 )
@@ -41,6 +40,7 @@ from tachyon_engine.datastructures import (
     Headers as Headers,
     MutableHeaders as MutableHeaders,
 )
+from tachyon_engine.engine.targets import stock
 from tachyon_engine.requests import (
     ClientDisconnect as ClientDisconnect,
 )

@@ -33,8 +33,6 @@ from tachyon_engine._exception_handler import (
     call_handling_exceptions,
     wrap_app_handling_exceptions as wrap_app_handling_exceptions,
 )
-from tachyon_engine._route_index import index_of
-from tachyon_engine._targets import stock
 from tachyon_engine._utils import (
     get_route_path as get_route_path,
     is_async_callable as is_async_callable,
@@ -52,6 +50,8 @@ from tachyon_engine.datastructures import (
     Headers as Headers,
     URLPath as URLPath,
 )
+from tachyon_engine.engine.route_index import index_of
+from tachyon_engine.engine.targets import stock
 from tachyon_engine.exceptions import (
     HTTPException as HTTPException,
     StarletteDeprecationWarning as StarletteDeprecationWarning,

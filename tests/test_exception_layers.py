@@ -21,7 +21,7 @@ import starlette.routing
 
 import tachyon_engine.applications
 import tachyon_engine.routing
-from tachyon_engine._dispatch import LeanStack
+from tachyon_engine.engine.dispatch import LeanStack
 
 
 class Teapot(Exception):

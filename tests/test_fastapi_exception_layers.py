@@ -18,7 +18,7 @@ import starlette.middleware
 from test_exception_layers import FAILURES, HANDLER_SETS, WHEN, PassThrough, call, endpoint_for
 
 import tachyon_engine
-from tachyon_engine._fastapi_dispatch import FastAPILeanStack
+from tachyon_engine.fastapi.dispatch import FastAPILeanStack
 
 
 def build(debug: bool, handlers: dict[Any, Any], middleware: bool) -> fastapi.FastAPI:

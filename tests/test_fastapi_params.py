@@ -14,7 +14,7 @@ from fastapi._compat import field_annotation_is_sequence as stock
 from hypothesis import given, settings, strategies as st
 
 import tachyon_engine
-from tachyon_engine._fastapi_params import field_annotation_is_sequence as remembered
+from tachyon_engine.fastapi.params import field_annotation_is_sequence as remembered
 
 
 class Plain:

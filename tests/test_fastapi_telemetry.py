@@ -27,10 +27,10 @@ from hypothesis import given, settings, strategies as st
 from opentelemetry.util._once import Once
 
 import tachyon_engine
-from tachyon_engine import _fastapi_telemetry
+from tachyon_engine.fastapi import telemetry as accelerated_telemetry
 
 _asgi: Any = fastapi.telemetry._asgi
-_stock_enabled = _fastapi_telemetry._stock_enabled
+_stock_enabled = accelerated_telemetry._stock_enabled
 
 # Per signal: the config's switch and provider keys, the OpenTelemetry module, its globals, the
 # environment variable, the SDK's entry point for that variable, and where FastAPI finds it.
@@ -195,7 +195,7 @@ def test_gate_answers_as_fastapis(state: dict[str, Any]) -> None:
     with pytest.MonkeyPatch.context() as monkeypatch, _restored_otel():
         arranged = _Arranged(state, monkeypatch)
         stock = arranged.outcome(_stock_enabled)
-        ours = arranged.outcome(_fastapi_telemetry.enabled)
+        ours = arranged.outcome(accelerated_telemetry.enabled)
         assert ours == stock
         assert type(ours[0]) is not bool or ours[0] is stock[0]
 
@@ -233,8 +233,8 @@ def test_default_config_asks_no_getter(pristine_otel: None) -> None:
         "get_logger_provider",
         "_unconfigured",
     ]
-    assert _calls_to(GETTERS, lambda: _fastapi_telemetry.enabled(telemetry)) == []
-    assert _fastapi_telemetry.enabled(telemetry) is False
+    assert _calls_to(GETTERS, lambda: accelerated_telemetry.enabled(telemetry)) == []
+    assert accelerated_telemetry.enabled(telemetry) is False
     assert tachyon_engine.native_counts()["telemetry_gates"] > before
 
 
@@ -244,15 +244,15 @@ def test_variable_set_calls_the_getter(pristine_otel: None, monkeypatch: pytest.
     monkeypatch.setattr(otel_trace, "_TRACER_PROVIDER_SET_ONCE", Once())
     monkeypatch.setenv("OTEL_PYTHON_TRACER_PROVIDER", "sdk_tracer_provider")
     telemetry = fastapi.FastAPI()._native_telemetry
-    assert _calls_to(GETTERS, lambda: _fastapi_telemetry.enabled(telemetry))[:1] == ["get_tracer_provider"]
+    assert _calls_to(GETTERS, lambda: accelerated_telemetry.enabled(telemetry))[:1] == ["get_tracer_provider"]
     assert type(otel_trace._TRACER_PROVIDER).__module__ == "opentelemetry.sdk.trace"
-    assert _fastapi_telemetry.enabled(telemetry) is True
+    assert accelerated_telemetry.enabled(telemetry) is True
 
 
 def test_installed_on_fastapis_class() -> None:
     tachyon_engine.install()
     try:
-        assert vars(_asgi.NativeTelemetry)["enabled"] is _fastapi_telemetry.enabled
+        assert vars(_asgi.NativeTelemetry)["enabled"] is accelerated_telemetry.enabled
     finally:
         tachyon_engine.uninstall()
     assert vars(_asgi.NativeTelemetry)["enabled"] is _stock_enabled
@@ -260,5 +260,5 @@ def test_installed_on_fastapis_class() -> None:
 
 def test_gate_is_verified() -> None:
     """The pinned sources match what is installed (else the native gate is off, silently slow)."""
-    assert _fastapi_telemetry._GATE is not None
-    assert _fastapi_telemetry._ENVIRON_VERIFIED
+    assert accelerated_telemetry._GATE is not None
+    assert accelerated_telemetry._ENVIRON_VERIFIED

@@ -26,16 +26,16 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 import tachyon_engine
-from tachyon_engine import _install, _targets
-from tachyon_engine._dispatch import LeanStack
+from tachyon_engine.engine import install, targets
+from tachyon_engine.engine.dispatch import LeanStack
 
 MISSING = object()
 
 
-def targets() -> dict[str, tuple[Any, str]]:
+def patch_targets() -> dict[str, tuple[Any, str]]:
     """Every patch target that exists now (modules imported), as (owner, attribute)."""
     found = {}
-    for patch in _targets.PATCHES:
+    for patch in targets.PATCHES:
         module = sys.modules.get(patch.module)
         if module is None:
             continue
@@ -49,7 +49,7 @@ def targets() -> dict[str, tuple[Any, str]]:
 
 def snapshot() -> dict[str, Any]:
     """What each target's owner holds itself (not inherited), by identity."""
-    return {name: vars(owner).get(attribute, MISSING) for name, (owner, attribute) in targets().items()}
+    return {name: vars(owner).get(attribute, MISSING) for name, (owner, attribute) in patch_targets().items()}
 
 
 @pytest.fixture(autouse=True)
@@ -63,14 +63,14 @@ def stock_afterwards() -> Iterator[None]:
 def test_install_replaces_every_target_and_uninstall_restores_each_exactly() -> None:
     importlib.import_module("fastapi.routing")
     before = snapshot()
-    assert set(before) == {f"{p.module}.{p.target}" for p in _targets.PATCHES}
+    assert set(before) == {f"{p.module}.{p.target}" for p in targets.PATCHES}
     tachyon_engine.install()
     try:
         assert tachyon_engine.is_installed()
         during = snapshot()
         report = tachyon_engine.installed_patches()
-        for name, (owner, attribute) in targets().items():
-            replacement = _install._resolve(report[name])
+        for name, (owner, attribute) in patch_targets().items():
+            replacement = install._resolve(report[name])
             assert inspect.getattr_static(owner, attribute) is replacement, name
             assert during[name] is not before[name], name
         # Inherited targets (Headers.get comes from Mapping) are set on the class, then deleted again.
@@ -264,7 +264,7 @@ def test_environment_switch_installs_in_fresh_interpreters_and_patches_fastapi_o
         assert _run(PROBE, TACHYON_ENGINE_INSTALL=value) == [
             True,
             "tachyon_engine.routing",
-            "tachyon_engine.fastapi",
+            "tachyon_engine.fastapi.routing",
             "SourceFileLoader",
         ]
     assert _run(PROBE, TACHYON_ENGINE_INSTALL="0")[0] is False
@@ -289,7 +289,7 @@ print("[]")
     assert record["installed"] is True
     assert record["counts"]["route_native_matches"] >= 1
     assert record["counts"]["json_renders"] >= 1  # the 404 handler's JSONResponse
-    assert record["patches"]["fastapi.routing.APIRouter.app"] == "tachyon_engine.fastapi:APIRouter.app"
+    assert record["patches"]["fastapi.routing.APIRouter.app"] == "tachyon_engine.fastapi.routing:APIRouter.app"
 
 
 def test_a_replaced_exception_middleware_call_runs_under_the_lean_dispatch_too() -> None:
@@ -331,11 +331,11 @@ def test_a_replaced_exception_middleware_call_runs_under_the_lean_dispatch_too()
 
 def test_the_compat_runner_sets_the_hook_switches() -> None:
     """compat_tests spells the switches out (it must not import tachyon_engine): same names."""
-    from tachyon_engine import _autoinstall
+    from tachyon_engine.engine import autoinstall
 
     runner = (Path(__file__).resolve().parent.parent / "compat_tests" / "__main__.py").read_text()
-    assert f'ENV_INSTALL = "{_autoinstall.ENV_INSTALL}"' in runner
-    assert f'ENV_STATS = "{_autoinstall.ENV_STATS}"' in runner
+    assert f'ENV_INSTALL = "{autoinstall.ENV_INSTALL}"' in runner
+    assert f'ENV_STATS = "{autoinstall.ENV_STATS}"' in runner
 
 
 def test_a_replaced_starlette_call_runs_for_tachyon_apps_too() -> None:

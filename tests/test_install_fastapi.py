@@ -25,7 +25,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import PARAM_REGEX, Match
 
 import tachyon_engine
-from tachyon_engine import _route_index
+from tachyon_engine.engine import route_index
 
 APPS = 120
 REQUESTS_PER_APP = 60
@@ -258,17 +258,17 @@ def test_api_routes_are_described_natively_and_guarded() -> None:
     app.add_api_route("/items/{item_id:int}", http_endpoint)
     app.add_api_websocket_route("/ws/{name}", websocket_endpoint)
     route, websocket_route = app.router.routes[-2:]
-    import tachyon_engine.fastapi  # noqa: F401  (declares the equivalences)
+    import tachyon_engine.fastapi.routing  # noqa: F401  (declares the equivalences)
 
-    assert _route_index.describe(route) == ("http+route", ["/items/", ("item_id", "int")])
-    assert _route_index.describe(websocket_route) == ("websocket+route", ["/ws/", ("name", "str")])
+    assert route_index.describe(route) == ("http+route", ["/items/", ("item_id", "int")])
+    assert route_index.describe(websocket_route) == ("websocket+route", ["/ws/", ("name", "str")])
 
     class Custom(fastapi.routing.APIRoute):
         def matches(self, scope: Any) -> Any:
             return super().matches(scope)
 
-    assert _route_index.describe(Custom("/x", http_endpoint)) is None
-    index = _route_index.index_of(app.router)
+    assert route_index.describe(Custom("/x", http_endpoint)) is None
+    index = route_index.index_of(app.router)
     scope: dict[str, Any] = {"type": "http", "path": "/items/3", "root_path": "", "method": "GET"}
     kind, found, child = index.resolve(app.router.routes, scope, False)
     assert (kind, found) == (2, route)
@@ -281,7 +281,7 @@ def test_api_routes_are_described_natively_and_guarded() -> None:
 def test_included_routers_match_on_their_index(monkeypatch: Any) -> None:
     """Under install(), an included router's loop over its routes is the index's (FastAPI's own
     loop is never asked), nested includes and Starlette routes in them too."""
-    import tachyon_engine.fastapi as accelerated_fastapi
+    import tachyon_engine.fastapi.routing as accelerated_fastapi
 
     def refuse(self: Any, scope: Any) -> Any:
         raise AssertionError("FastAPI's own included-router loop ran")
@@ -367,7 +367,7 @@ def test_routes_versions_match_fastapi() -> None:
     """`APIRouter._get_routes_version` (asked twice per request by each included router) gives
     FastAPI's answer for nested included routers, before and after routes change, and for a
     routes container that is not a list."""
-    from tachyon_engine.fastapi import _stock_get_routes_version, get_routes_version
+    from tachyon_engine.fastapi.routing import _stock_get_routes_version, get_routes_version
 
     rng = random.Random(5)
     for _ in range(30):

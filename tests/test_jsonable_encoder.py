@@ -18,7 +18,7 @@ import pydantic
 from hypothesis import given, settings, strategies as st
 
 import tachyon_engine
-from tachyon_engine import fastapi as accelerated
+from tachyon_engine.fastapi import routing as accelerated
 
 STOCK = fastapi.encoders.jsonable_encoder
 routing_module: Any = importlib.import_module("fastapi.routing")

@@ -11,8 +11,8 @@ import starlette.routing
 
 import tachyon_engine._exception_handler
 import tachyon_engine.routing
-from tachyon_engine._route_index import index_of
 from tachyon_engine.applications import Starlette
+from tachyon_engine.engine.route_index import index_of
 from tachyon_engine.exceptions import HTTPException
 from tachyon_engine.middleware import Middleware
 from tachyon_engine.requests import Request

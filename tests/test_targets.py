@@ -19,7 +19,7 @@ from typing import Any
 import fastapi
 
 import tachyon_engine
-from tachyon_engine import _targets
+from tachyon_engine.engine import targets
 
 
 def _run(code: str, pythonpath: Path | None = None) -> Any:
@@ -75,7 +75,7 @@ def test_an_unverified_release_stays_stock(tmp_path: Path) -> None:
     reason = report["fastapi.routing.APIRouter.app"]
     assert reason.startswith("skipped: fastapi.routing:APIRouter.app is not a verified source (source sha256:")
     assert "verified: fastapi 0.163.2" in reason
-    assert report["fastapi.routing.request_response"] == "tachyon_engine.fastapi:request_response"
+    assert report["fastapi.routing.request_response"] == "tachyon_engine.fastapi.routing:request_response"
 
 
 def test_a_reproduced_helper_of_another_source_leaves_its_dependants_stock(tmp_path: Path) -> None:
@@ -106,16 +106,16 @@ def test_the_registry_records_the_installed_releases() -> None:
     """`record()` of this environment is covered by the verified sources (what `merge` keeps)."""
     import fastapi.routing  # noqa: F401  (the records resolve FastAPI's modules)
 
-    recorded = _targets.record()
-    merged = _targets.merge([recorded])
+    recorded = targets.record()
+    merged = targets.merge([recorded])
     for name, (digest, _release) in recorded.items():
         if digest != "unavailable" and not _release.endswith("(not installed)"):
             assert digest in merged[name]
-            assert _targets.is_verified(name), _targets.unverified_reason(name)
+            assert targets.is_verified(name), targets.unverified_reason(name)
 
 
 def test_every_patch_names_resolvable_objects() -> None:
-    for patch in _targets.PATCHES:
+    for patch in targets.PATCHES:
         module, _, _ = patch.replacement.partition(":")
         assert module.startswith("tachyon_engine")
         assert patch.engages in (None, *tachyon_engine.native_counts())
@@ -123,14 +123,14 @@ def test_every_patch_names_resolvable_objects() -> None:
 
 def test_stock_names_only_registered_objects() -> None:
     """Replacements get their stock functions through the registry, so each one is verified."""
-    assert _targets.stock("fastapi.routing:APIRouter.app") is _targets.resolve("fastapi.routing:APIRouter.app")
+    assert targets.stock("fastapi.routing:APIRouter.app") is targets.resolve("fastapi.routing:APIRouter.app")
     # An object the release lacks (FastAPI 0.163 has no `_apply_router_form_limits`) gives the default.
-    assert _targets.stock("fastapi._body_limit:AppBodyLimitMiddleware.__call__", "x") in (
+    assert targets.stock("fastapi._body_limit:AppBodyLimitMiddleware.__call__", "x") in (
         "x",
-        _targets.resolve("fastapi._body_limit:AppBodyLimitMiddleware.__call__"),
+        targets.resolve("fastapi._body_limit:AppBodyLimitMiddleware.__call__"),
     )
     try:
-        _targets.stock("fastapi.routing:get_request_handler")
+        targets.stock("fastapi.routing:get_request_handler")
     except LookupError as error:
         assert "not in the registry" in str(error)
     else:
@@ -145,11 +145,11 @@ def test_source_text_is_inspect_getsource() -> None:
     import fastapi.routing  # noqa: F401  (the registered objects live in FastAPI's modules too)
 
     compared = 0
-    for name in sorted(_targets._REGISTERED):
-        value = _targets.resolve(name)
+    for name in sorted(targets._REGISTERED):
+        value = targets.resolve(name)
         function: Any = value.fget if isinstance(value, property) else value
         code = getattr(function, "__code__", None)
         if code is not None:
-            assert _targets._source_text(code) == inspect.getsource(function), name
+            assert targets._source_text(code) == inspect.getsource(function), name
             compared += 1
     assert compared > 50

@@ -5,7 +5,6 @@ use pyo3::types::{PyBytes, PyString};
 
 use super::decode::{Decoder, Stop};
 use super::encode::Encoder;
-use super::jsonable::{self, Options};
 
 /// `JSONResponse.render(content)`: the UTF-8 bytes, or `NotImplemented` when `json.dumps`
 /// must answer (it then gives the same bytes or raises the same exception).
@@ -71,33 +70,8 @@ fn loads_json<'py>(data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     }
 }
 
-/// FastAPI's `jsonable_encoder(value, exclude_none=..., sqlalchemy_safe=...)` (the other
-/// arguments at their defaults) for plain data, or `NotImplemented` when FastAPI's function
-/// must answer.
-#[pyfunction]
-#[pyo3(signature = (value, /, exclude_none, sqlalchemy_safe))]
-fn jsonable_plain<'py>(
-    value: &Bound<'py, PyAny>,
-    exclude_none: bool,
-    sqlalchemy_safe: bool,
-) -> PyResult<Bound<'py, PyAny>> {
-    let py = value.py();
-    let options = Options {
-        exclude_none,
-        sqlalchemy_safe,
-    };
-    Ok(match jsonable::encode(value, &options, 0)? {
-        Ok(encoded) => {
-            crate::stats::JSONABLE_ENCODES.hit();
-            encoded
-        }
-        Err(_) => py.NotImplemented().into_bound(py),
-    })
-}
-
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(render_json, m)?)?;
-    m.add_function(wrap_pyfunction!(jsonable_plain, m)?)?;
     m.add_function(wrap_pyfunction!(loads_json, m)?)?;
     m.add_function(wrap_pyfunction!(dumps_json, m)?)
 }

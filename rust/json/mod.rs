@@ -6,4 +6,3 @@ pub mod decode;
 pub mod encode;
 pub mod escape;
 pub mod float;
-pub mod jsonable;

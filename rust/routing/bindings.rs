@@ -1,6 +1,6 @@
 //! `RouteIndex`: the Python face of route matching, one per router.
 //!
-//! Python describes each route once (see `tachyon_engine/_routing_index.py`); every request
+//! Python describes each route once (see `tachyon_engine/engine/route_index.py`); every request
 //! then costs one call that checks the route list is unchanged, narrows the candidates by
 //! path, and confirms them in registration order: natively for plain `Route` /
 //! `WebSocketRoute` objects, through the route's own `matches` for everything else.

@@ -13,7 +13,7 @@ from tachyon_engine._exception_handler import (
     call_handling_exceptions,
     wrap_app_handling_exceptions as wrap_app_handling_exceptions,
 )
-from tachyon_engine._targets import stock
+from tachyon_engine.engine.targets import stock
 from tachyon_engine.exceptions import (
     HTTPException as HTTPException,
     WebSocketException as WebSocketException,

@@ -32,9 +32,9 @@ from fastapi import routing as fastapi_routing
 
 from tachyon_engine import _core
 from tachyon_engine._exception_handler import STOCK_RESPONSE_CALL, answer_exception, handlers_of
-from tachyon_engine._exit_stacks import leave_on_error, plain_exit_stacks
-from tachyon_engine._route_index import describe, index_of, register_equivalent_matches
-from tachyon_engine._targets import is_verified, stock
+from tachyon_engine.engine.exit_stacks import leave_on_error, plain_exit_stacks
+from tachyon_engine.engine.route_index import describe, index_of, register_equivalent_matches
+from tachyon_engine.engine.targets import is_verified, stock
 from tachyon_engine.routing import Match
 from tachyon_engine.types import ASGIApp, Message, Receive, Scope, Send
 

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import fastapi.telemetry._asgi
 
 from tachyon_engine import _core
-from tachyon_engine._targets import is_verified, stock
+from tachyon_engine.engine.targets import is_verified, stock
 
 _asgi: Any = fastapi.telemetry._asgi
 _stock_enabled = stock("fastapi.telemetry._asgi:NativeTelemetry.enabled")

@@ -24,7 +24,7 @@ def enabled(environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
 
 def _write_stats(path: str) -> None:
     import tachyon_engine
-    from tachyon_engine._targets import PATCHES
+    from tachyon_engine.engine.targets import PATCHES
 
     record = {
         "pid": os.getpid(),

@@ -43,8 +43,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NamedTuple
 
-from tachyon_engine._patching import SAVED
-from tachyon_engine._targets import PATCHES, Patch, patch_unverified_reason
+from tachyon_engine.engine.patching import SAVED
+from tachyon_engine.engine.targets import PATCHES, Patch, patch_unverified_reason
 
 _MISSING: Any = object()
 

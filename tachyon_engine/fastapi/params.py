@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 from typing import Any
 
-from tachyon_engine._targets import stock
+from tachyon_engine.engine.targets import stock
 
 _stock_field_annotation_is_sequence = stock("fastapi.dependencies.utils:field_annotation_is_sequence")
 # Answers by annotation object, while no ABC registration (`Sequence.register`) may change one.

@@ -35,12 +35,12 @@ from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
 from fastapi.telemetry._asgi import ExceptionTelemetryMiddleware
 from starlette.middleware.errors import ServerErrorMiddleware
 
-from tachyon_engine._dispatch import answer_server_error
 from tachyon_engine._exception_handler import answer_exception
-from tachyon_engine._exit_stacks import leave_on_error, plain_exit_stacks
-from tachyon_engine._patching import original_in_mro
-from tachyon_engine._targets import stock
-from tachyon_engine.fastapi import APIRouter, routed
+from tachyon_engine.engine.dispatch import answer_server_error
+from tachyon_engine.engine.exit_stacks import leave_on_error, plain_exit_stacks
+from tachyon_engine.engine.patching import original_in_mro
+from tachyon_engine.engine.targets import stock
+from tachyon_engine.fastapi.routing import APIRouter, routed
 from tachyon_engine.types import ASGIApp, Message, Receive, Scope, Send
 
 # The names the fused layers' modules bind (patchable there), looked up at call time.
