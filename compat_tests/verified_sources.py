@@ -20,7 +20,7 @@ from pathlib import Path
 from compat_tests.__main__ import WORK, overlay_for
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULE = ROOT / "tachyon_engine" / "_verified_sources.py"
+MODULE = ROOT / "tachyon_engine" / "engine" / "verified_sources.py"
 
 
 def _supported() -> dict[str, tuple[str, ...]]:

@@ -100,7 +100,7 @@ def request_response(
 
         await call_handling_exceptions(respond, scope, receive, send, conn=request)
 
-    # The lean dispatch (`_dispatch.LeanStack`) calls the endpoint itself, with the same layers.
+    # The lean dispatch (`engine.dispatch.LeanStack`) calls the endpoint itself, with the same layers.
     app.tachyon_endpoint = endpoint  # type: ignore[attr-defined]
     return app
 

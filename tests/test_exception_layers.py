@@ -18,6 +18,7 @@ import starlette.middleware
 import starlette.middleware.errors
 import starlette.responses
 import starlette.routing
+from differential import drive_asgi
 
 import tachyon_engine.applications
 import tachyon_engine.routing
@@ -126,7 +127,6 @@ def build(
 
 
 async def call(app: Any, path: str, method: str) -> Any:
-    messages: list[Any] = []
     scope = {
         "type": "http",
         "method": method,
@@ -137,25 +137,9 @@ async def call(app: Any, path: str, method: str) -> Any:
         "server": ("testserver", 80),
         "scheme": "http",
     }
-
-    requested = False
-
-    async def receive() -> Any:
-        # The body once; then no disconnect ever comes (streaming responses listen for one).
-        nonlocal requested
-        if requested:
-            await asyncio.Event().wait()
-        requested = True
-        return {"type": "http.request", "body": b""}
-
-    async def send(message: Any) -> None:
-        messages.append(message)
-
-    try:
-        await app(scope, receive, send)
-        raised = None
-    except Exception as exc:
-        raised = (type(exc).__name__, str(exc), type(exc.__cause__).__name__)
+    # The body once; then no disconnect ever comes (streaming responses listen for one).
+    messages, exc = await drive_asgi(app, scope, [{"type": "http.request", "body": b""}])
+    raised = None if exc is None else (type(exc).__name__, str(exc), type(exc.__cause__).__name__)
     # Debug tracebacks list the frames of each package (tachyon_engine's own frames are in
     # the stack): compare the page's shape and the exception line, not the frames.
     for message in messages:

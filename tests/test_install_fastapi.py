@@ -16,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from itertools import chain, repeat
 from typing import Any
 
 import fastapi.routing
+from differential import drive_asgi
 from fastapi import APIRouter, FastAPI, Request, WebSocket
 from hypothesis import given, settings, strategies as st
 from starlette.responses import PlainTextResponse
@@ -196,26 +198,12 @@ def summary(scope: dict[str, Any]) -> Any:
 
 
 async def call(app: FastAPI, scope: dict[str, Any]) -> Any:
-    messages: list[Any] = []
+    # The request once, then a disconnect every time the app asks again.
     first = {"type": "websocket.connect"} if scope["type"] == "websocket" else {"type": "http.request", "body": b""}
-    received = False
-
-    async def receive() -> Any:
-        nonlocal received
-        if received:
-            return {"type": "http.disconnect"} if scope["type"] == "http" else {"type": "websocket.disconnect"}
-        received = True
-        return first
-
-    async def send(message: Any) -> None:
-        messages.append(message)
-
-    try:
-        await app(scope, receive, send)
-        error = None
-    except Exception as exc:
-        error = (type(exc).__name__, str(exc))
-    return messages, error, summary(scope)
+    disconnect = {"type": "http.disconnect"} if scope["type"] == "http" else {"type": "websocket.disconnect"}
+    sent, raised = await drive_asgi(app, scope, chain([first], repeat(disconnect)))
+    error = None if raised is None else (type(raised).__name__, str(raised))
+    return sent, error, summary(scope)
 
 
 async def compare_app(rng: random.Random) -> int:

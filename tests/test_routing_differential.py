@@ -14,9 +14,11 @@ import json
 import random
 import types
 import uuid
+from itertools import repeat
 from typing import Any
 
 import starlette.routing
+from differential import drive_asgi
 from hypothesis import given, settings, strategies as st
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
@@ -228,21 +230,11 @@ def _scope_summary(scope: dict[str, Any]) -> Any:
 
 
 async def call(app: Any, scope: dict[str, Any]) -> Any:
-    messages: list[Any] = []
+    # The same request every time the app asks.
     first = {"type": "websocket.connect"} if scope["type"] == "websocket" else {"type": "http.request", "body": b""}
-
-    async def receive() -> Any:
-        return first
-
-    async def send(message: Any) -> None:
-        messages.append(message)
-
-    try:
-        await app(scope, receive, send)
-        error = None
-    except Exception as exc:
-        error = (type(exc).__name__, str(exc))
-    return messages, error, _scope_summary(scope)
+    sent, raised = await drive_asgi(app, scope, repeat(first))
+    error = None if raised is None else (type(raised).__name__, str(raised))
+    return sent, error, _scope_summary(scope)
 
 
 def url_lookup(router: Any, name: str, params: dict[str, Any]) -> Any:

@@ -2,17 +2,17 @@
 
 FastAPI and other Starlette-based libraries import `starlette.*` directly, so the import swap
 cannot reach them. `install()` instead puts tachyon_engine's implementations on Starlette's (and
-FastAPI's) classes and modules in place, from the registry of targets, `_targets.PATCHES`: each
+FastAPI's) classes and modules in place, from the registry of targets, `targets.PATCHES`: each
 entry names a target (module, then attribute path), the replacement (module, then attribute path)
 and the stock objects it reproduces, so a new accelerated path is one more entry. The
 replacements are the very functions tachyon_engine's subclasses use; they fall back to the saved
-stock function explicitly (see `_patching`).
+stock function explicitly (see `patching`).
 
 Rules:
 
 - Idempotent: a second `install()` changes nothing.
 - A target is replaced only when every stock object its replacement reproduces has a verified
-  source (`_targets`): another release of the library, or an edited copy, leaves it stock.
+  source (`targets`): another release of the library, or an edited copy, leaves it stock.
 - A target is replaced only while it still holds the library's own code (its code object lives in
   the library's package, and it wraps nothing). A target that a third party (sentry-sdk,
   OpenTelemetry, a test's monkeypatch) replaced first keeps the third party's value: whoever

@@ -10,6 +10,21 @@ engine, and put on FastAPI by `tachyon_engine.install()`.
 - `telemetry`: FastAPI's telemetry gate, answered natively (Rust: `rust/fastapi/telemetry.rs`).
 """
 
-from tachyon_engine.fastapi.routing import APIRoute as APIRoute, APIRouter as APIRouter
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tachyon_engine.fastapi.routing import APIRoute as APIRoute, APIRouter as APIRouter
 
 __all__ = ["APIRoute", "APIRouter"]
+
+
+def __getattr__(name: str) -> object:
+    # Imported on first use: `install()` imports `params` and `telemetry` while FastAPI itself is
+    # still being imported, before `fastapi.routing` (which `routing` needs) exists.
+    if name in __all__:
+        from tachyon_engine.fastapi import routing
+
+        return getattr(routing, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,7 +11,7 @@ response-started flag for the two wrappers (they see the same messages):
   `wrap_app_handling_exceptions` answers them (`answer_exception`), with the connection the
   middleware builds up front built when a handler needs it;
 - `AsyncExitStackMiddleware`: the stack in the scope under the middleware's `context_name`, left
-  only when something was pushed on it (`_exit_stacks`);
+  only when something was pushed on it (`exit_stacks`);
 - `AppBodyLimitMiddleware` without an application `max_body_size` (its `app` is then the next
   layer itself): a pass-through while the scope carries no `starlette.max_body_size` counter
   (a mounted app's request); with one, or with a limit, FastAPI's stack runs;

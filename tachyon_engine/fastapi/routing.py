@@ -63,7 +63,7 @@ def _carries_route_context(scope: Any) -> bool:
 _ABSENT = object()
 
 
-# Declared only for the verified sources of these methods (`_targets`); otherwise the routes
+# Declared only for the verified sources of these methods (`targets`); otherwise the routes
 # are asked in their place.
 if is_verified("fastapi.routing:APIRoute.matches"):
     register_equivalent_matches(
@@ -175,7 +175,7 @@ _RESPONSE_NOT_AWAITED = (
 def request_response(func: Callable[[Any], Any]) -> ASGIApp:
     """FastAPI's `request_response`: Starlette's, with the dependencies' two exit stacks in the
     scope, run in one coroutine. The exception layer (`wrap_app_handling_exceptions`) is inline,
-    the exit stacks are left only when something was pushed on them (`_exit_stacks`), and a
+    the exit stacks are left only when something was pushed on them (`exit_stacks`), and a
     response keeping Starlette's `__call__` is sent inline. With another exit stack class or
     exception layer in FastAPI's module, FastAPI's own wrapper runs. The names FastAPI's module
     binds are looked up there."""

@@ -8,7 +8,7 @@ getters. While no provider is set, each getter tests `os.environ` for its provid
 
 `enabled` below is FastAPI's expression, evaluated in the same order on the same names of FastAPI's
 module. It answers a getter's call itself only while the getter is OpenTelemetry's own function
-(its source one of the registry's verified ones, `_targets`) and only where that function returns without
+(its source one of the registry's verified ones, `targets`) and only where that function returns without
 side effects: the global provider once set, or the proxy provider while the provider variable is
 absent from the stock `os.environ`, tested as `_Environ.__getitem__` tests it, on `_data` with
 `encodekey`. A getter replaced or of another source, an environment that is not the stock
