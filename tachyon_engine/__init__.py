@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tachyon_engine._core import __version__ as __version__
+from tachyon_engine.engine.bindings.stats import __version__ as __version__
 from tachyon_engine.engine.install import (
     install as install,
     installed_patches as installed_patches,

@@ -20,13 +20,13 @@ from starlette.datastructures import (
     _KeyType as _KeyType,
 )
 
-from tachyon_engine import _core
 from tachyon_engine._utils import (
     parse_host_header as parse_host_header,
 )
 from tachyon_engine.concurrency import (
     run_in_threadpool as run_in_threadpool,
 )
+from tachyon_engine.engine.bindings import datastructures as rust_datastructures
 from tachyon_engine.engine.targets import stock
 from tachyon_engine.types import (
     Scope as Scope,
@@ -45,7 +45,7 @@ _stock_mutable_headers_delitem = stock("starlette.datastructures:MutableHeaders.
 
 
 class QueryParams(starlette.datastructures.QueryParams):
-    """An immutable multidict, parsed by `_core.parse_query_string` from a str or bytes."""
+    """An immutable multidict, parsed by `rust_datastructures.parse_query_string` from a str or bytes."""
 
     def __init__(
         self,
@@ -53,7 +53,7 @@ class QueryParams(starlette.datastructures.QueryParams):
         **kwargs: Any,
     ) -> None:
         if len(args) == 1 and not kwargs:
-            parsed = _core.parse_query_string(args[0])
+            parsed = rust_datastructures.parse_query_string(args[0])
             if parsed is not NotImplemented:
                 items, self._dict = parsed
                 self._list = items  # after `_dict`, as Starlette sets them
@@ -65,7 +65,7 @@ class Headers(starlette.datastructures.Headers):
     """An immutable, case-insensitive multidict whose lookups scan the raw list in Rust."""
 
     def __getitem__(self, key: str) -> str:
-        value = _core.headers_get(self._list, key)
+        value = rust_datastructures.headers_get(self._list, key)
         if value is None:
             raise KeyError(key)
         if value is NotImplemented:
@@ -73,19 +73,19 @@ class Headers(starlette.datastructures.Headers):
         return value
 
     def get(self, key: str, default: Any = None) -> Any:
-        value = _core.headers_get(self._list, key)
+        value = rust_datastructures.headers_get(self._list, key)
         if value is NotImplemented:
             return _stock_headers_get(self, key, default)
         return default if value is None else value
 
     def getlist(self, key: str) -> list[str]:
-        values = _core.headers_getlist(self._list, key)
+        values = rust_datastructures.headers_getlist(self._list, key)
         if values is NotImplemented:
             return _stock_headers_getlist(self, key)  # type: ignore[no-any-return]
         return values
 
     def __contains__(self, key: Any) -> bool:
-        found = _core.headers_contains(self._list, key)
+        found = rust_datastructures.headers_contains(self._list, key)
         if found is NotImplemented:
             return _stock_headers_contains(self, key)  # type: ignore[no-any-return]
         return found
@@ -99,5 +99,5 @@ class MutableHeaders(Headers, starlette.datastructures.MutableHeaders):
 
     def __delitem__(self, key: str) -> None:
         """Removes every `key` header, in one pass in Rust over a list of byte pairs."""
-        if _core.headers_delete(self._list, key) is NotImplemented:
+        if rust_datastructures.headers_delete(self._list, key) is NotImplemented:
             _stock_mutable_headers_delitem(self, key)

@@ -1,7 +1,7 @@
 """Mirror of `starlette.formparsers`: urlencoded and multipart bodies parse in Rust.
 
 `FormParser.parse` and `MultiPartParser.parse` feed each received chunk to a Rust parser
-(`_core.UrlencodedFormParser`, `_core.MultipartFormParser`) that reproduces the installed
+(`rust_forms.UrlencodedFormParser`, `rust_forms.MultipartFormParser`) that reproduces the installed
 python-multipart's state machines (0.0.32, 0.0.33 or 0.0.34, see `PORTED_MULTIPART_VERSIONS`)
 and Starlette's callbacks exactly: same fields, files, part headers, limits, errors (types,
 messages, chained causes), logged warnings and the same chunk on which an error is raised.
@@ -45,13 +45,13 @@ from starlette.formparsers import (  # type: ignore[attr-defined]
     parse_options_header as parse_options_header,
 )
 
-from tachyon_engine import _core
 from tachyon_engine.concurrency import run_in_threadpool
 from tachyon_engine.datastructures import (
     FormData as FormData,
     Headers as Headers,
     UploadFile as UploadFile,
 )
+from tachyon_engine.engine.bindings import forms as rust_forms
 from tachyon_engine.engine.targets import stock
 from tachyon_engine.exceptions import (
     StarletteDeprecationWarning as StarletteDeprecationWarning,
@@ -145,7 +145,7 @@ def _parse_options(function: Any, value: Any) -> tuple[bytes, dict[bytes, bytes]
     `parse_options_header`, of a ported release, and `value` a `str` of latin-1 characters
     (what Starlette's headers hold)."""
     if function is _PORTED_OPTIONS and function is not None and _OPTIONS_MODE is not None:
-        parsed = _core.parse_options_header(value, _OPTIONS_MODE)
+        parsed = rust_forms.parse_options_header(value, _OPTIONS_MODE)
         if parsed is not NotImplemented:
             return parsed
     return function(value)  # type: ignore[no-any-return]
@@ -233,7 +233,7 @@ class FormParser(_StarletteFormParser):
             or _overrides(type(self), _FORM_ORIGINALS)
         ):
             return await _stock_form_parse(self)  # type: ignore[no-any-return]
-        parser = _core.UrlencodedFormParser(max_fields, max_part_size)
+        parser = rust_forms.UrlencodedFormParser(max_fields, max_part_size)
         async for chunk in self.stream:
             error = parser.feed(_as_bytes(chunk))
             if error is not None:
@@ -246,7 +246,7 @@ class FormParser(_StarletteFormParser):
         return _new_form(self._items, mapping)
 
 
-def _raise_limit(self: _StarletteFormParser, parser: _core.UrlencodedFormParser, error: int) -> NoReturn:
+def _raise_limit(self: _StarletteFormParser, parser: rust_forms.UrlencodedFormParser, error: int) -> NoReturn:
     # The field being parsed when the limit tripped, as Starlette's callbacks leave it.
     self._current_fields, self._current_field_size, name, value = parser.state()
     self._field_name, self._field_value = bytearray(name), bytearray(value)
@@ -325,14 +325,14 @@ class MultiPartParser(starlette.formparsers.MultiPartParser):
         # directly while in memory, by Rust once the file exists; in batches once on disk),
         # else None: a patched class sees every write Starlette would make.
         spools: list[Any] = []
-        parser: _core.MultipartFormParser | None = None
+        parser: rust_forms.MultipartFormParser | None = None
         try:
             if len(boundary) > _multipart_module.MAX_BOUNDARY_LENGTH:
                 raise FormParserError(
                     f"Boundary length {len(boundary)} exceeds maximum of {_multipart_module.MAX_BOUNDARY_LENGTH}"
                 )
             mode, max_files, max_fields, max_part_size, header_count, header_size = settings
-            parser = _core.MultipartFormParser(
+            parser = rust_forms.MultipartFormParser(
                 boundary, self._charset, max_files, max_fields, max_part_size, header_count, header_size, 0, mode
             )
             async for chunk in self.stream:
@@ -384,7 +384,7 @@ def _native_settings(self: _MultiPart) -> tuple[int, float, float, float, int, i
 async def _apply(
     self: _MultiPart,
     namespace: dict[str, Any],
-    parser: _core.MultipartFormParser,
+    parser: rust_forms.MultipartFormParser,
     operations: list[Any],
     files: list[UploadFile],
     spools: list[Any],

@@ -21,7 +21,6 @@ from starlette.requests import (  # type: ignore[attr-defined]
     parse_options_header as parse_options_header,
 )
 
-from tachyon_engine import _core
 from tachyon_engine._utils import (
     AwaitableOrContextManager as AwaitableOrContextManager,
     AwaitableOrContextManagerWrapper as AwaitableOrContextManagerWrapper,
@@ -34,6 +33,11 @@ from tachyon_engine.datastructures import (
     MutableHeaders,
     QueryParams as QueryParams,
     State as State,
+)
+from tachyon_engine.engine.bindings import (
+    datastructures as rust_datastructures,
+    json as rust_json,
+    requests as rust_requests,
 )
 from tachyon_engine.engine.targets import stock
 from tachyon_engine.exceptions import (
@@ -58,7 +62,7 @@ _stock_cookie_parser = stock("starlette.requests:cookie_parser")
 
 def cookie_parser(cookie_string: str) -> dict[str, str]:
     """Parses a `Cookie` header into a dict, exactly as Starlette's `cookie_parser`."""
-    cookies = _core.parse_cookie_string(cookie_string)
+    cookies = rust_datastructures.parse_cookie_string(cookie_string)
     if cookies is NotImplemented:
         return _stock_cookie_parser(cookie_string)  # type: ignore[no-any-return]
     return cookies
@@ -82,17 +86,21 @@ class HTTPConnection(starlette.requests.HTTPConnection[StateT]):
 
     @property
     def headers(self) -> Headers:
-        return _core.connection_headers(self, Headers)  # type: ignore[no-any-return]
+        return rust_requests.connection_headers(self, Headers)  # type: ignore[no-any-return]
 
     @property
     def query_params(self) -> QueryParams:
-        return _core.connection_query_params(self, QueryParams)  # type: ignore[no-any-return]
+        return rust_requests.connection_query_params(self, QueryParams)  # type: ignore[no-any-return]
 
     @property
     def cookies(self) -> dict[str, str]:
         if not hasattr(self, "_cookies"):
             headers = self.headers
-            parsed = _core.parse_cookie_headers(headers._list) if type(headers) in _PLAIN_HEADERS else NotImplemented
+            parsed = (
+                rust_datastructures.parse_cookie_headers(headers._list)
+                if type(headers) in _PLAIN_HEADERS
+                else NotImplemented
+            )
             if parsed is NotImplemented:
                 parsed = {}
                 for header in headers.getlist("cookie"):
@@ -109,7 +117,7 @@ def _loads(data: bytes | str) -> Any:
     `json.loads` is the stdlib's own: a patched one, a test's mock say, is called as stock would)."""
     if json.loads is not _JSON_LOADS:
         return json.loads(data)
-    value = _core.loads_json(data)
+    value = rust_json.loads_json(data)
     if value is NotImplemented:
         return json.loads(data)
     return value
@@ -157,9 +165,9 @@ class Request(HTTPConnection[StateT], starlette.requests.Request[StateT]):
         return self._form
 
 
-# `_core.new_request(cls, scope, receive, send)` builds these two classes without their Python
+# `rust_requests.new_request(cls, scope, receive, send)` builds these two classes without their Python
 # constructors while those are Starlette's; it calls the class for anything else.
-_core.configure_requests(
+rust_requests.configure_requests(
     [Request, starlette.requests.Request],
     starlette.requests.Request.__init__,
     starlette.requests.HTTPConnection,
@@ -173,17 +181,17 @@ stock_requests: Any = starlette.requests
 
 @property  # type: ignore[misc]
 def starlette_headers(self: Any) -> Any:
-    return _core.connection_headers(self, stock_requests.Headers)
+    return rust_requests.connection_headers(self, stock_requests.Headers)
 
 
 @property  # type: ignore[misc]
 def starlette_query_params(self: Any) -> Any:
-    return _core.connection_query_params(self, stock_requests.QueryParams)
+    return rust_requests.connection_query_params(self, stock_requests.QueryParams)
 
 
 # Built in Rust while their constructors are these (the class is called otherwise): the
 # `headers` and `query_params` of a connection.
 for _headers_class in (Headers, starlette.datastructures.Headers):
-    _core.register_plain_class(_headers_class, starlette.datastructures.Headers.__init__)
+    rust_requests.register_plain_class(_headers_class, starlette.datastructures.Headers.__init__)
 for _query_class in (QueryParams, starlette.datastructures.QueryParams):
-    _core.register_plain_class(_query_class, QueryParams.__init__)
+    rust_requests.register_plain_class(_query_class, QueryParams.__init__)

@@ -25,7 +25,6 @@ from starlette.responses import (
     SyncContentStream as SyncContentStream,
 )
 
-from tachyon_engine import _core
 from tachyon_engine._utils import (
     create_collapsing_task_group as create_collapsing_task_group,
 )
@@ -40,6 +39,7 @@ from tachyon_engine.datastructures import (
     Headers as Headers,
     MutableHeaders as MutableHeaders,
 )
+from tachyon_engine.engine.bindings import json as rust_json, responses as rust_responses
 from tachyon_engine.engine.targets import stock
 from tachyon_engine.requests import (
     ClientDisconnect as ClientDisconnect,
@@ -75,7 +75,7 @@ class Response(starlette.responses.Response):
     ) -> None:
         """Starlette's constructor (status, media type, background, `render`, `init_headers`,
         in that order) in one native call; overridden `render` / `init_headers` are called."""
-        _core.init_response(self, content, status_code, headers, media_type, background)
+        rust_responses.init_response(self, content, status_code, headers, media_type, background)
 
     @property
     def headers(self) -> starlette.datastructures.MutableHeaders:
@@ -96,7 +96,7 @@ class Response(starlette.responses.Response):
         """Starlette's `raw_headers` (the given headers, then `content-length` and `content-type`
         unless given), built in Rust; other mappings and unusual text take Starlette's method."""
         body = getattr(self, "body", None)
-        raw_headers = _core.init_headers(headers, body, self.status_code, self.media_type, self.charset)
+        raw_headers = rust_responses.init_headers(headers, body, self.status_code, self.media_type, self.charset)
         if raw_headers is NotImplemented:
             _stock_init_headers(self, headers)
         else:
@@ -125,7 +125,7 @@ class Response(starlette.responses.Response):
         # `http.cookies` dates an int `expires` from `time.time()`, both looked up at call time
         # (freezegun and tests patch them): Rust calls the clock given, only with stock `gmtime`.
         clock = _time.time if _time.gmtime is _GMTIME else None
-        header = _core.set_cookie_header(
+        header = rust_responses.set_cookie_header(
             key, value, max_age, when, path, domain, secure, httponly, samesite, partitioned, clock
         )
         if header is NotImplemented:
@@ -147,14 +147,14 @@ class JSONResponse(starlette.responses.JSONResponse, Response):
         """Starlette's `json.dumps(...)` bytes, produced in Rust; anything the Rust encoder
         does not reproduce exactly (NaN, lone surrogates, other types) goes to `json.dumps`."""
         # A patched `json.dumps` (a test's mock, say) is called as stock would.
-        rendered = _core.render_json(content) if json.dumps is _JSON_DUMPS else NotImplemented
+        rendered = rust_json.render_json(content) if json.dumps is _JSON_DUMPS else NotImplemented
         if rendered is NotImplemented:
             return _stock_json_render(self, content)  # type: ignore[no-any-return]
         return rendered
 
 
-# `_core.init_response` renders and builds headers natively while a class keeps these methods.
-_core.configure_responses(_stock_render, Response.init_headers, JSONResponse.render, json, _JSON_DUMPS)
+# `rust_responses.init_response` renders and builds headers natively while a class keeps these methods.
+rust_responses.configure_responses(_stock_render, Response.init_headers, JSONResponse.render, json, _JSON_DUMPS)
 
 
 class RedirectResponse(starlette.responses.RedirectResponse, Response):

@@ -28,7 +28,6 @@ from starlette.routing import (
     replace_params as replace_params,
 )
 
-from tachyon_engine._core import new_request
 from tachyon_engine._exception_handler import (
     call_handling_exceptions,
     wrap_app_handling_exceptions as wrap_app_handling_exceptions,
@@ -50,6 +49,7 @@ from tachyon_engine.datastructures import (
     Headers as Headers,
     URLPath as URLPath,
 )
+from tachyon_engine.engine.bindings.requests import new_request
 from tachyon_engine.engine.route_index import index_of
 from tachyon_engine.engine.targets import stock
 from tachyon_engine.exceptions import (

@@ -13,7 +13,7 @@ from starlette.websockets import (
     WebSocketState as WebSocketState,
 )
 
-from tachyon_engine import _core
+from tachyon_engine.engine.bindings import json as rust_json
 from tachyon_engine.requests import (
     HTTPConnection as HTTPConnection,
     StateT as StateT,
@@ -36,7 +36,7 @@ def _dumps(data: Any) -> str:
     """`json.dumps(data, separators=(",", ":"), ensure_ascii=False)`, in Rust when exact."""
     if json.dumps is not _JSON_DUMPS:  # patched (a test's mock, say): called as stock would
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    text = _core.dumps_json(data)
+    text = rust_json.dumps_json(data)
     if text is NotImplemented:
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     return text

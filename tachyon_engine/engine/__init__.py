@@ -9,4 +9,6 @@ FastAPI integration (`tachyon_engine.fastapi`) run on.
 - `route_index`: the Rust route index behind `Router.app` and `url_path_for`.
 - `exit_stacks`: leaving FastAPI's dependency exit stacks only when something was pushed on them.
 - `native`: the counters and build facts of the Rust extension (`tachyon_engine._core`).
+- `bindings`: the seam, one module per Rust folder (`bindings/forms.py` is `rust/forms/`), the
+  only modules that import `tachyon_engine._core`.
 """

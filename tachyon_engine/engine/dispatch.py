@@ -26,8 +26,8 @@ import starlette.middleware.exceptions
 import starlette.routing
 from starlette.middleware.errors import ServerErrorMiddleware
 
-from tachyon_engine._core import new_request
 from tachyon_engine._exception_handler import STOCK_RESPONSE_CALL, answer_exception
+from tachyon_engine.engine.bindings.requests import new_request
 from tachyon_engine.engine.route_index import index_of
 from tachyon_engine.engine.targets import stock
 from tachyon_engine.middleware.exceptions import STOCK_CALL as _stock_exception_call, ExceptionMiddleware

@@ -26,7 +26,7 @@ from starlette.convertors import (
 )
 from starlette.routing import PARAM_REGEX, BaseRoute, Match, Mount, Route, WebSocketRoute
 
-from tachyon_engine import _core
+from tachyon_engine.engine.bindings import routing as rust_routing
 
 Descriptor = tuple[str, list[str | tuple[str, str]]] | None
 
@@ -156,7 +156,7 @@ class RouteIndex:
     __slots__ = ("_always_named", "_by_name", "_guards", "_native")
 
     def __init__(self) -> None:
-        self._native = _core.RouteIndex(Match.FULL, Match.PARTIAL, uuid.UUID)
+        self._native = rust_routing.RouteIndex(Match.FULL, Match.PARTIAL, uuid.UUID)
         self._by_name: dict[str, list[int]] = {}
         self._always_named: list[int] = []
         # The guards of the routes described natively under a condition (see `_Equivalent`).

@@ -30,11 +30,12 @@ import starlette._exception_handler
 import starlette.routing
 from fastapi import routing as fastapi_routing
 
-from tachyon_engine import _core
 from tachyon_engine._exception_handler import STOCK_RESPONSE_CALL, answer_exception, handlers_of
+from tachyon_engine.engine.bindings import requests as rust_requests, routing as rust_routing
 from tachyon_engine.engine.exit_stacks import leave_on_error, plain_exit_stacks
 from tachyon_engine.engine.route_index import describe, index_of, register_equivalent_matches
 from tachyon_engine.engine.targets import is_verified, stock
+from tachyon_engine.fastapi import bindings as rust_fastapi
 from tachyon_engine.routing import Match
 from tachyon_engine.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -112,7 +113,7 @@ def get_routes_version(self: Any, seen: set[int] | None = None) -> int:
     router_id = id(self)
     if router_id in seen:
         return self._routes_version  # type: ignore[no-any-return]
-    included = _core.instances_in(self.routes, fastapi_routing._IncludedRouter)
+    included = rust_routing.instances_in(self.routes, fastapi_routing._IncludedRouter)
     if included is NotImplemented:
         return _stock_get_routes_version(self, seen)  # type: ignore[no-any-return]
     seen.add(router_id)
@@ -188,7 +189,7 @@ def request_response(func: Callable[[Any], Any]) -> ASGIApp:
         if routing.wrap_app_handling_exceptions is not _stock_wrap or not plain_exit_stacks(stack_class):
             await stock_app(scope, receive, send)
             return
-        request = _core.new_request(routing.Request, scope, receive, send)
+        request = rust_requests.new_request(routing.Request, scope, receive, send)
         handlers = handlers_of(scope)
         response_started = False
         try:
@@ -254,7 +255,9 @@ def jsonable_encoder(
     return value), in Rust for plain data without `include`, `exclude` or `custom_encoder`:
     the alias and unset/default options only concern models, which FastAPI's function encodes."""
     if include is None and exclude is None and not custom_encoder:
-        encoded = _core.jsonable_plain(obj, exclude_none=bool(exclude_none), sqlalchemy_safe=bool(sqlalchemy_safe))
+        encoded = rust_fastapi.jsonable_plain(
+            obj, exclude_none=bool(exclude_none), sqlalchemy_safe=bool(sqlalchemy_safe)
+        )
         if encoded is not NotImplemented:
             return encoded
     return _stock_jsonable_encoder(

@@ -24,8 +24,8 @@ from typing import Any, NamedTuple
 
 import fastapi.telemetry._asgi
 
-from tachyon_engine import _core
 from tachyon_engine.engine.targets import is_verified, stock
+from tachyon_engine.fastapi import bindings as rust_fastapi
 
 _asgi: Any = fastapi.telemetry._asgi
 _stock_enabled = stock("fastapi.telemetry._asgi:NativeTelemetry.enabled")
@@ -54,7 +54,7 @@ _ENVIRON_VERIFIED = (
 
 
 class _ProviderGetter(NamedTuple):
-    """One OpenTelemetry global-provider getter, as `_core.TelemetryGate` takes it."""
+    """One OpenTelemetry global-provider getter, as `rust_fastapi.TelemetryGate` takes it."""
 
     switch: str  # the config switch ("tracing")
     own_provider: str  # the application's own provider in the config ("tracer_provider")
@@ -133,7 +133,7 @@ def _gate() -> Any:
             "_PROXY_LOGGER_PROVIDER",
         ),
     ]
-    return _core.TelemetryGate(
+    return rust_fastapi.TelemetryGate(
         vars(_asgi),
         getters,
         unconfigured if is_verified("fastapi.telemetry._asgi:_unconfigured", unconfigured) else None,
