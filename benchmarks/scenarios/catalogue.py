@@ -21,6 +21,22 @@ def _routing_cases() -> list[Case]:
         Case("routing", f"{count} routes: {case.label}", routing.routing(count, case))
         for count in routing.ROUTE_COUNTS
         for case in routing.cases(count)
+    ] + [
+        Case(
+            "routing",
+            f"{routing.TENANT_ROUTES} routes /t/{{tenant}}/resourcesN/{{id:int}}: last",
+            routing.parameter_first_routing("tenant"),
+        ),
+        Case(
+            "routing",
+            f"{2 * routing.VERSIONED_GROUPS} routes /api/{{version}}/resourcesN[/{{id:int}}]: last",
+            routing.parameter_first_routing("versioned"),
+        ),
+        Case(
+            "routing",
+            f"{routing.MOUNTS} mounts of {routing.ROUTES_PER_MOUNT} routes: last mount",
+            routing.parameter_first_routing("mounts"),
+        ),
     ]
 
 

@@ -64,3 +64,48 @@ def routing(route_count: int, case: RoutingCase) -> Builder:
         return request_operation(app, lambda: (http_scope(case.method, case.path), no_body), case.status)
 
     return build
+
+
+# Tables whose routes start with parameters (multi-tenant and versioned APIs), and mounts in a row:
+# each request goes to the last route, the one a linear scan reaches last.
+TENANT_ROUTES = 1000
+VERSIONED_GROUPS = 250
+MOUNTS, ROUTES_PER_MOUNT = 10, 20
+
+
+def _recording_endpoint(stack: Stack) -> Any:
+    async def endpoint(request: Any) -> Any:
+        if probe.enabled:
+            probe.record((request.scope["route"].path, request.path_params))
+        return stack.PlainTextResponse("ok")
+
+    return endpoint
+
+
+def parameter_first(stack: Stack, table: str) -> tuple[Any, str]:
+    """The app of `table` ("tenant", "versioned" or "mounts") and the path of its last route."""
+    endpoint = _recording_endpoint(stack)
+    if table == "tenant":
+        routes = [stack.Route(f"/t/{{tenant}}/resources{n}/{{id:int}}", endpoint) for n in range(TENANT_ROUTES)]
+        return stack.Starlette(routes=routes), f"/t/acme/resources{TENANT_ROUTES - 1}/7"
+    if table == "versioned":
+        routes = []
+        for n in range(VERSIONED_GROUPS):
+            routes += [
+                stack.Route(f"/api/{{version}}/resources{n}", endpoint),
+                stack.Route(f"/api/{{version}}/resources{n}/{{id:int}}", endpoint),
+            ]
+        return stack.Starlette(routes=routes), f"/api/v2/resources{VERSIONED_GROUPS - 1}/7"
+    mounts = [
+        stack.Mount(f"/m{m}", routes=[stack.Route(f"/r{n}/{{id:int}}", endpoint) for n in range(ROUTES_PER_MOUNT)])
+        for m in range(MOUNTS)
+    ]
+    return stack.Starlette(routes=mounts), f"/m{MOUNTS - 1}/r{ROUTES_PER_MOUNT - 1}/7"
+
+
+def parameter_first_routing(table: str) -> Builder:
+    def build(stack: Stack) -> Operation:
+        app, path = parameter_first(stack, table)
+        return request_operation(app, lambda: (http_scope("GET", path), no_body), 200)
+
+    return build
