@@ -82,7 +82,8 @@ def _verdict(speedup: float) -> str:
     return "faster" if speedup > 1 + NOISE_BAND else "on par"
 
 
-_ROUTING_NAME = re.compile(r"(\d+) routes: (.+)")
+# "120 routes: late", or with the table's route shape: "1000 routes /t/{tenant}/resourcesN/{id:int}: last".
+_ROUTING_NAME = re.compile(r"(\d+) routes(?: (/\S+))?: (.+)")
 
 
 def _routing_chart(rows: list[Row], path: Path) -> bool:
@@ -91,7 +92,7 @@ def _routing_chart(rows: list[Row], path: Path) -> bool:
         match = _ROUTING_NAME.fullmatch(row.name)
         if not match or row.stock_ns is None:
             continue
-        count, case = int(match.group(1)), match.group(2)
+        count, case = int(match.group(1)), " ".join(filter(None, (match.group(2), match.group(3))))
         sides = series.setdefault(case, {"Starlette": [], "tachyon_engine": []})
         sides["Starlette"].append((count, row.stock_ns / 1000))
         if row.candidate_ns is not None:

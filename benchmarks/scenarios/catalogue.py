@@ -22,10 +22,13 @@ def _routing_cases() -> list[Case]:
         for count in routing.ROUTE_COUNTS
         for case in routing.cases(count)
     ] + [
-        Case(
-            "routing",
-            f"{routing.TENANT_ROUTES} routes /t/{{tenant}}/resourcesN/{{id:int}}: last",
-            routing.parameter_first_routing("tenant"),
+        *(
+            Case(
+                "routing",
+                f"{count} routes /t/{{tenant}}/resourcesN/{{id:int}}: last",
+                routing.parameter_first_routing("tenant", count),
+            )
+            for count in routing.TENANT_ROUTES
         ),
         Case(
             "routing",

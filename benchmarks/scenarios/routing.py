@@ -68,7 +68,7 @@ def routing(route_count: int, case: RoutingCase) -> Builder:
 
 # Tables whose routes start with parameters (multi-tenant and versioned APIs), and mounts in a row:
 # each request goes to the last route, the one a linear scan reaches last.
-TENANT_ROUTES = 1000
+TENANT_ROUTES = (20, 1000)
 VERSIONED_GROUPS = 250
 MOUNTS, ROUTES_PER_MOUNT = 10, 20
 
@@ -82,12 +82,13 @@ def _recording_endpoint(stack: Stack) -> Any:
     return endpoint
 
 
-def parameter_first(stack: Stack, table: str) -> tuple[Any, str]:
-    """The app of `table` ("tenant", "versioned" or "mounts") and the path of its last route."""
+def parameter_first(stack: Stack, table: str, count: int = 0) -> tuple[Any, str]:
+    """The app of `table` ("tenant" with `count` routes, "versioned" or "mounts") and the path of
+    its last route."""
     endpoint = _recording_endpoint(stack)
     if table == "tenant":
-        routes = [stack.Route(f"/t/{{tenant}}/resources{n}/{{id:int}}", endpoint) for n in range(TENANT_ROUTES)]
-        return stack.Starlette(routes=routes), f"/t/acme/resources{TENANT_ROUTES - 1}/7"
+        routes = [stack.Route(f"/t/{{tenant}}/resources{n}/{{id:int}}", endpoint) for n in range(count)]
+        return stack.Starlette(routes=routes), f"/t/acme/resources{count - 1}/7"
     if table == "versioned":
         routes = []
         for n in range(VERSIONED_GROUPS):
@@ -103,9 +104,9 @@ def parameter_first(stack: Stack, table: str) -> tuple[Any, str]:
     return stack.Starlette(routes=mounts), f"/m{MOUNTS - 1}/r{ROUTES_PER_MOUNT - 1}/7"
 
 
-def parameter_first_routing(table: str) -> Builder:
+def parameter_first_routing(table: str, count: int = 0) -> Builder:
     def build(stack: Stack) -> Operation:
-        app, path = parameter_first(stack, table)
+        app, path = parameter_first(stack, table, count)
         return request_operation(app, lambda: (http_scope("GET", path), no_body), 200)
 
     return build

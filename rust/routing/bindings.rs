@@ -117,7 +117,7 @@ impl RouteIndex {
             if pattern.is_static() {
                 paths.add_exact(pattern.static_prefix(), position);
             } else {
-                paths.add_prefixed(pattern.static_prefix(), position);
+                paths.add_pattern(&segments, position);
             }
             let (base, sets_route) = match kind.strip_suffix("+route") {
                 Some(base) => (base, true),
