@@ -1,6 +1,8 @@
 """Routing decisions of tachyon_engine's indexed `Router` against Starlette's, on random route
-tables (every convertor, mixed segments, mounts, hosts, custom routes and convertors, methods,
-trailing slashes) and random requests, with the tables mutated between requests.
+tables (every convertor, routes starting with parameters, mixed segments, mid-path `{p:path}`,
+mounts inside mounts, hosts, custom routes and convertors, methods, trailing slashes) and random
+requests, with the tables mutated between requests; half the requests go through the routers
+themselves, half through applications around them (the default middleware stack).
 
 Each example builds the same table twice, from `starlette.routing` and from
 `tachyon_engine.routing`, sends both the same requests and compares every ASGI message, any
@@ -17,6 +19,7 @@ import uuid
 from itertools import repeat
 from typing import Any
 
+import starlette.applications
 import starlette.routing
 from differential import drive_asgi
 from hypothesis import given, settings, strategies as st
@@ -25,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket
 
+import tachyon_engine.applications
 import tachyon_engine.routing
 
 REQUESTS_PER_TABLE = 250
@@ -222,6 +226,13 @@ def _scope_summary(scope: dict[str, Any]) -> Any:
     for key, value in scope.items():
         if key in ("router", "route", "endpoint", "app"):
             summary[key] = getattr(value, "name", getattr(value, "__name__", type(value).__name__))
+        elif key == "starlette.exception_handlers":
+            # The exception layer's handlers, by what they handle and their names (the layer
+            # itself is each stack's own class).
+            summary[key] = [
+                [(getattr(k, "__name__", k), getattr(v, "__name__", None)) for k, v in handlers.items()]
+                for handlers in value
+            ]
         elif key == "path_params":
             summary[key] = [(k, type(v).__name__, v) for k, v in value.items()]
         else:
@@ -297,11 +308,16 @@ async def compare_table(rng: random.Random) -> None:
     ours = tachyon_engine.routing.Router(
         [build(tachyon_engine.routing, e) for e in entries], redirect_slashes=redirect_slashes
     )
+    # The same routers inside applications: the default middleware stack, which tachyon_engine
+    # serves in one coroutine (`LeanStack`), descending into mounted routers there.
+    stock_app, our_app = starlette.applications.Starlette(), tachyon_engine.applications.Starlette()
+    stock_app.router, our_app.router = stock, ours
     for _ in range(REQUESTS_PER_TABLE):
         if rng.random() < 0.03:
             mutate(rng, entries, [stock, ours], names)
         scope = random_scope(rng, entries)
-        theirs, mine = await call(stock, fresh(scope)), await call(ours, fresh(scope))
+        theirs_app, our_side = (stock_app, our_app) if rng.random() < 0.5 else (stock, ours)
+        theirs, mine = await call(theirs_app, fresh(scope)), await call(our_side, fresh(scope))
         assert mine == theirs, (scope, entries)
         if rng.random() < 0.1:
             name = rng.choice([*names, "missing", "r0:r1", "r1:r2"]) if names else "missing"

@@ -41,6 +41,8 @@ enum Entry {
         scope_type: ScopeType,
         sets_route: bool,
     },
+    /// A `Mount` with Starlette's `matches`, matched here (its pattern ends in `{path:path}`).
+    Mount { pattern: Arc<RoutePattern> },
     /// Confirmed by calling the route's own `matches`.
     Python,
 }
@@ -129,6 +131,9 @@ impl RouteIndex {
                     scope_type,
                     sets_route,
                 },
+                None if base == "mount" && !sets_route => Entry::Mount {
+                    pattern: Arc::clone(&pattern),
+                },
                 None => Entry::Python,
             });
             patterns.insert(segments, pattern);
@@ -168,7 +173,7 @@ impl RouteIndex {
         let Some(scope_type) = scope_type.to_str().ok().and_then(ScopeType::from_name) else {
             return fallback();
         };
-        let root_path = match scope.get_item(pyo3::intern!(scope.py(), "root_path"))? {
+        let root_value = match scope.get_item(pyo3::intern!(scope.py(), "root_path"))? {
             None => None,
             Some(value) => match value.cast_into_exact::<PyString>() {
                 Ok(text) => Some(text),
@@ -177,7 +182,7 @@ impl RouteIndex {
         };
         let (Ok(path), Ok(root_path)) = (
             path.to_str(),
-            root_path.as_ref().map_or(Ok(""), |r| r.to_str()),
+            root_value.as_ref().map_or(Ok(""), |r| r.to_str()),
         ) else {
             return fallback();
         };
@@ -195,6 +200,9 @@ impl RouteIndex {
                     self.match_natively(route, pattern, route_path, scope, scope_type, *sets_route)?
                 }
                 Entry::Native { .. } => None,
+                Entry::Mount { pattern } => {
+                    self.match_mount(route, pattern, route_path, root_value.as_ref(), scope)?
+                }
                 Entry::Python => self.match_in_python(route, scope)?,
             };
             match found {
@@ -264,16 +272,7 @@ impl RouteIndex {
         for (name, convertor, text) in captures {
             converted.push((name, self.convert(py, convertor, text)?));
         }
-        let path_params = match scope.get_item(pyo3::intern!(scope.py(), "path_params"))? {
-            None => PyDict::new(py),
-            Some(existing) => match existing.cast_exact::<PyDict>() {
-                Ok(dict) => dict.copy()?,
-                Err(_) => py
-                    .get_type::<PyDict>()
-                    .call1((existing,))?
-                    .cast_into::<PyDict>()?,
-            },
-        };
+        let path_params = self.inherited_path_params(scope)?;
         for (name, value) in converted {
             path_params.set_item(name, value)?;
         }
@@ -289,6 +288,91 @@ impl RouteIndex {
         }
         crate::stats::ROUTE_NATIVE_MATCHES.hit();
         Ok(Some((full, child.into_any())))
+    }
+
+    /// Starlette's `Mount.matches` for a mount of built-in convertors: the child scope's
+    /// `path_params` (the scope's, updated with the mount's own), `app_root_path` (the scope's,
+    /// else its `root_path`), `root_path` (extended by the matched part of the path) and
+    /// `endpoint` (the mount's `app`), in that order.
+    fn match_mount<'py>(
+        &self,
+        route: &Bound<'py, PyAny>,
+        pattern: &RoutePattern,
+        route_path: &str,
+        root_path: Option<&Bound<'py, PyString>>,
+        scope: &Bound<'py, PyDict>,
+    ) -> PyResult<Found<'py>> {
+        let py = route.py();
+        let captures = match pattern.captures(route_path) {
+            Ok(Some(captures)) => captures,
+            Ok(None) => return Ok(None),
+            Err(_) => return self.match_in_python(route, scope),
+        };
+        let mut rest = None;
+        let mut converted = Vec::with_capacity(captures.len());
+        for (name, convertor, text) in captures {
+            if name == "path" {
+                rest = Some(text);
+            } else {
+                converted.push((name, self.convert(py, convertor, text)?));
+            }
+        }
+        let Some(rest) = rest else {
+            return self.match_in_python(route, scope);
+        };
+        // `route_path[: -len("/" + rest)]`, counted in characters as Python counts them.
+        let keep = route_path
+            .chars()
+            .count()
+            .saturating_sub(rest.chars().count() + 1);
+        let cut = route_path
+            .char_indices()
+            .nth(keep)
+            .map_or(route_path.len(), |(at, _)| at);
+        let matched_path = &route_path[..cut];
+        let path_params = self.inherited_path_params(scope)?;
+        for (name, value) in converted {
+            path_params.set_item(name, value)?;
+        }
+        let root = match root_path {
+            Some(text) => text.clone(),
+            None => PyString::new(py, ""),
+        };
+        let child = PyDict::new(py);
+        child.set_item(pyo3::intern!(py, "path_params"), path_params)?;
+        let app_root_path = match scope.get_item(pyo3::intern!(py, "app_root_path"))? {
+            Some(value) => value,
+            None => root.clone().into_any(),
+        };
+        child.set_item(pyo3::intern!(py, "app_root_path"), app_root_path)?;
+        child.set_item(
+            pyo3::intern!(py, "root_path"),
+            PyString::new(py, &format!("{}{matched_path}", root.to_str()?)),
+        )?;
+        child.set_item(
+            pyo3::intern!(py, "endpoint"),
+            route.getattr(pyo3::intern!(py, "app"))?,
+        )?;
+        crate::stats::ROUTE_NATIVE_MATCHES.hit();
+        Ok(Some((true, child.into_any())))
+    }
+
+    /// `dict(scope.get("path_params", {}))`.
+    fn inherited_path_params<'py>(
+        &self,
+        scope: &Bound<'py, PyDict>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let py = scope.py();
+        Ok(match scope.get_item(pyo3::intern!(py, "path_params"))? {
+            None => PyDict::new(py),
+            Some(existing) => match existing.cast_exact::<PyDict>() {
+                Ok(dict) => dict.copy()?,
+                Err(_) => py
+                    .get_type::<PyDict>()
+                    .call1((existing,))?
+                    .cast_into::<PyDict>()?,
+            },
+        })
     }
 
     /// `not (self.methods and scope["method"] not in self.methods)`.

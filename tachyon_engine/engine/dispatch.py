@@ -7,7 +7,9 @@ with one response-started flag (the three wrappers see the same messages, so the
 and Starlette's own code for everything it does not inline:
 
 - the route: a FULL match on a `Route` whose `handle` is Starlette's, with an allowed method and
-  an endpoint wrapped by our `request_response`; anything else goes through `routing.dispatch_resolved`;
+  an endpoint wrapped by our `request_response`, also inside `Mount`s of routers without
+  middleware (resolved in the mounted router's own index); anything else goes through
+  `routing.dispatch_resolved` with the router that resolved it;
 - the response: sent as `Response.__call__` sends it when its class keeps that method, else
   through the response's own `__call__`;
 - each exception layer answers as the middleware it replaces (`answer_exception` for the two
@@ -43,6 +45,7 @@ _own_exception_call = ExceptionMiddleware.__call__
 _stock_router_call = stock("starlette.routing:Router.__call__")
 _ROUTER_APP = Router.app
 _ROUTE_HANDLE = starlette.routing.Route.handle
+_MOUNT_HANDLE = starlette.routing.Mount.handle
 
 
 def lean_stack_for(stack: ASGIApp) -> ASGIApp:
@@ -116,6 +119,32 @@ class LeanStack(ServerErrorMiddleware):
                     found = index.resolve(routes, scope, False)
                 route: Any
                 kind, route, child_scope = (0, None, {}) if found is NotImplemented else found
+                # A full match on a `Mount` of a router without middleware: `Mount.handle`, the
+                # router's `__call__` and its `app`, inline (the mount's child scope, then the
+                # mounted router's own resolution), so its routes are served here too.
+                while kind == 2 and type(route).handle is _MOUNT_HANDLE:
+                    mounted: Any = route.app
+                    # `_own_entry(mounted)` and `index_of(mounted)`, written out (per request).
+                    mounted_entry = getattr(mounted, "middleware_stack", None)
+                    bound_to_it = getattr(mounted_entry, "__self__", None) is mounted
+                    if (
+                        type(mounted).__call__ is not _stock_router_call
+                        or getattr(mounted_entry, "__func__", None) is not _ROUTER_APP
+                        or not bound_to_it
+                    ):
+                        break
+                    scope["route"] = route
+                    scope.update(child_scope)
+                    try:
+                        index = mounted._tachyon_route_index
+                    except AttributeError:
+                        index = index_of(mounted)
+                    router = mounted
+                    routes = router.routes
+                    found = NotImplemented if index._guards else index._native.resolve(routes, scope, False)
+                    if found is NotImplemented:
+                        found = index.resolve(routes, scope, False)
+                    kind, route, child_scope = (0, None, {}) if found is NotImplemented else found
                 endpoint = None
                 # A route fully matched that this coroutine may serve inline: `Route.handle` is
                 # Starlette's, the method is allowed, the endpoint is wrapped by our `request_response`.
