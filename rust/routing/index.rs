@@ -6,13 +6,55 @@
 //! routes that match, in registration order; each is then confirmed by its own matcher.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::pattern::{Convertor, Segment};
+
+/// Maps keyed by route text. The keys are the app's own route paths, never request data, so
+/// a fast multiply-rotate hash (as rustc's `FxHasher`) serves instead of SipHash, which cost
+/// more than the rest of a lookup for short segments.
+type TextMap<V> = HashMap<String, V, BuildHasherDefault<TextHasher>>;
+
+#[derive(Default)]
+struct TextHasher {
+    hash: u64,
+}
+
+impl TextHasher {
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for TextHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct PathIndex {
     /// Parameterless routes by their exact path.
-    exact: HashMap<String, Vec<u32>>,
+    exact: TextMap<Vec<u32>>,
     /// Routes with parameters, by their segments.
     root: Node,
     /// Routes checked for every path.
@@ -23,7 +65,7 @@ pub struct PathIndex {
 #[derive(Debug, Default)]
 struct Node {
     /// Children by the exact text of a segment without parameters.
-    literal: HashMap<String, Node>,
+    literal: TextMap<Node>,
     /// The child for segments holding a parameter (`{id:int}`, `{id}.json`, `pre-{name}`):
     /// none of the built-in convertors but `path` matches a `/`, so such a segment matches one
     /// segment of the path, whatever its text (the route's own matcher decides).
@@ -116,48 +158,47 @@ impl PathIndex {
                 found.extend_from_slice(positions);
             }
         }
-        self.root.collect(route_path, &mut found);
+        if !self.root.is_empty() {
+            self.root.collect(route_path.split('/'), &mut found);
+        }
         found.sort_unstable();
         found
     }
 }
 
 impl Node {
-    /// Adds the routes of the nodes `route_path` leads to: every node its segments reach (all
-    /// literal children that equal a segment, and every parametric child) gives its `rest`,
-    /// and the nodes reached by the last segment give their `ends`. Each node is at one depth
-    /// and reached at most once, so no route comes twice.
-    fn collect(&self, route_path: &str, found: &mut Vec<u32>) {
-        let mut level: Vec<&Node> = vec![self];
-        let mut next: Vec<&Node> = Vec::new();
-        let mut segments = route_path.split('/').peekable();
-        while let Some(segment) = segments.next() {
-            let last = segments.peek().is_none();
-            for node in &level {
-                found.extend_from_slice(&node.rest);
-                if let Some(child) = node.literal.get(segment) {
-                    next.push(child);
-                }
-                // `$` also matches before a final newline, after the last segment's text.
-                if let Some(text) = segment.strip_suffix('\n').filter(|_| last) {
-                    if let Some(child) = node.literal.get(text) {
-                        next.push(child);
-                    }
-                }
-                if let Some(child) = &node.parametric {
-                    next.push(child);
+    /// Adds the routes of the nodes `segments` (the rest of a path, split at `/`) lead to from
+    /// this one: every node reached gives its `rest`, following each literal child that equals
+    /// the next segment and the parametric child; the nodes reached by the last segment give
+    /// their `ends`. Each node is at one depth and reached at most once, so no route comes twice.
+    /// Depth first, without allocating.
+    fn collect(&self, mut segments: std::str::Split<'_, char>, found: &mut Vec<u32>) {
+        found.extend_from_slice(&self.rest);
+        let Some(segment) = segments.next() else {
+            found.extend_from_slice(&self.ends);
+            return;
+        };
+        if let Some(child) = self.literal.get(segment) {
+            child.collect(segments.clone(), found);
+        }
+        // `$` also matches before a final newline, after the last segment's text.
+        if let Some(text) = segment.strip_suffix('\n') {
+            if segments.clone().next().is_none() {
+                if let Some(child) = self.literal.get(text) {
+                    child.collect(segments.clone(), found);
                 }
             }
-            std::mem::swap(&mut level, &mut next);
-            next.clear();
-            if level.is_empty() {
-                return;
-            }
         }
-        for node in level {
-            found.extend_from_slice(&node.ends);
-            found.extend_from_slice(&node.rest);
+        if let Some(child) = &self.parametric {
+            child.collect(segments, found);
         }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.literal.is_empty()
+            && self.parametric.is_none()
+            && self.ends.is_empty()
+            && self.rest.is_empty()
     }
 }
 
