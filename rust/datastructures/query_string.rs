@@ -58,35 +58,38 @@ pub fn unquote(s: &str) -> Cow<'_, str> {
 pub fn unquote_plus_latin1_into(raw: &[u8], out: &mut String, scratch: &mut Vec<u8>) {
     let mut rest = raw;
     while !rest.is_empty() {
-        let ascii_len = rest
-            .iter()
-            .position(|b| !b.is_ascii())
-            .unwrap_or(rest.len());
-        let (ascii, tail) = rest.split_at(ascii_len);
+        let (ascii, tail) = rest.split_at(ascii_prefix_len(rest));
         if memchr::memchr(b'%', ascii).is_none() {
             // No escapes: the run is its own text, with `+` as a space.
-            for (index, piece) in ascii.split(|&b| b == b'+').enumerate() {
-                if index > 0 {
-                    out.push(' ');
-                }
-                out.push_str(std::str::from_utf8(piece).unwrap_or_default());
+            let mut start = 0;
+            for plus in memchr::memchr_iter(b'+', ascii) {
+                out.push_str(ascii_text(&ascii[start..plus]));
+                out.push(' ');
+                start = plus + 1;
             }
+            out.push_str(ascii_text(&ascii[start..]));
         } else {
             scratch.clear();
-            let mut i = 0;
-            while i < ascii.len() {
-                let byte = ascii[i];
-                if byte == b'%' && i + 2 < ascii.len() {
-                    if let (Some(hi), Some(lo)) = (hex_value(ascii[i + 1]), hex_value(ascii[i + 2]))
-                    {
-                        scratch.push(hi << 4 | lo);
-                        i += 3;
-                        continue;
-                    }
+            let mut start = 0;
+            for at in memchr::memchr2_iter(b'%', b'+', ascii) {
+                if at < start {
+                    continue; // inside an escape just decoded
                 }
-                scratch.push(if byte == b'+' { b' ' } else { byte });
-                i += 1;
+                scratch.extend_from_slice(&ascii[start..at]);
+                start = at + 1;
+                if ascii[at] == b'+' {
+                    scratch.push(b' ');
+                } else if let (Some(hi), Some(lo)) = (
+                    ascii.get(at + 1).and_then(|&b| hex_value(b)),
+                    ascii.get(at + 2).and_then(|&b| hex_value(b)),
+                ) {
+                    scratch.push(hi << 4 | lo);
+                    start = at + 3;
+                } else {
+                    scratch.push(b'%');
+                }
             }
+            scratch.extend_from_slice(&ascii[start..]);
             match std::str::from_utf8(scratch) {
                 Ok(text) => out.push_str(text),
                 Err(_) => out.push_str(&String::from_utf8_lossy(scratch)),
@@ -96,6 +99,29 @@ pub fn unquote_plus_latin1_into(raw: &[u8], out: &mut String, scratch: &mut Vec<
         out.extend(tail[..other_len].iter().map(|&b| char::from(b)));
         rest = &tail[other_len..];
     }
+}
+
+/// The length of the ASCII prefix of `bytes`, eight bytes at a time.
+fn ascii_prefix_len(bytes: &[u8]) -> usize {
+    let mut length = 0;
+    for word in bytes.chunks_exact(8) {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        if u64::from_ne_bytes(eight) & 0x8080_8080_8080_8080 != 0 {
+            break;
+        }
+        length += 8;
+    }
+    length
+        + bytes[length..]
+            .iter()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(bytes.len() - length)
+}
+
+/// ASCII bytes as text (they always are valid UTF-8).
+fn ascii_text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
 }
 
 /// `urllib.parse.unquote_to_bytes` on ASCII input: `%` followed by two hex digits is a byte,

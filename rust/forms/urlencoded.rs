@@ -23,6 +23,16 @@ pub enum LimitError {
     FieldTooLarge,
 }
 
+/// Names and values of at least this many bytes keep their own allocation.
+const OWNED_FROM: usize = 4096;
+
+/// A finished name or value: a range of the shared text, or a text of its own.
+#[derive(Debug)]
+enum Decoded {
+    InText(Range<usize>),
+    Owned(String),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     BeforeField,
@@ -47,8 +57,8 @@ pub struct UrlencodedParser {
     pub value: Vec<u8>,
     /// The decoded text of the finished fields, one after another.
     text: String,
-    /// Per finished field, where its name and its value are in `text`.
-    fields: Vec<(Range<usize>, Range<usize>)>,
+    /// Per finished field, its name and its value.
+    fields: Vec<(Decoded, Decoded)>,
     /// Percent-decoded bytes of the run being decoded (kept for its capacity).
     scratch: Vec<u8>,
 }
@@ -70,6 +80,21 @@ impl UrlencodedParser {
         }
     }
 
+    fn finished(&mut self, name: bool) -> Decoded {
+        let buffer = if name {
+            &mut self.name
+        } else {
+            &mut self.value
+        };
+        if buffer.len() < OWNED_FROM {
+            let start = self.text.len();
+            unquote_plus_latin1_into(buffer, &mut self.text, &mut self.scratch);
+            return Decoded::InText(start..self.text.len());
+        }
+        let raw = std::mem::take(buffer);
+        self.decode_large(raw)
+    }
+
     /// How many fields are finished.
     pub fn field_count(&self) -> usize {
         self.fields.len()
@@ -79,7 +104,25 @@ impl UrlencodedParser {
     pub fn items(&self) -> impl Iterator<Item = (&str, &str)> {
         self.fields
             .iter()
-            .map(|(name, value)| (&self.text[name.clone()], &self.text[value.clone()]))
+            .map(|(name, value)| (self.text_of(name), self.text_of(value)))
+    }
+
+    fn text_of<'a>(&'a self, decoded: &'a Decoded) -> &'a str {
+        match decoded {
+            Decoded::InText(range) => &self.text[range.clone()],
+            Decoded::Owned(text) => text,
+        }
+    }
+
+    /// `unquote_plus(raw.decode("latin-1"))` of a large name or value, in a text of its own.
+    fn decode_large(&mut self, raw: Vec<u8>) -> Decoded {
+        if raw.is_ascii() && memchr::memchr2(b'%', b'+', &raw).is_none() {
+            // Its own text: the bytes become the string without a copy.
+            return Decoded::Owned(String::from_utf8(raw).unwrap_or_default());
+        }
+        let mut text = String::with_capacity(raw.len());
+        unquote_plus_latin1_into(&raw, &mut text, &mut self.scratch);
+        Decoded::Owned(text)
     }
 
     fn field_start(&mut self) {
@@ -119,11 +162,11 @@ impl UrlencodedParser {
         if self.fields_seen as f64 > self.max_fields {
             return Err(LimitError::TooManyFields);
         }
-        let start = self.text.len();
-        unquote_plus_latin1_into(&self.name, &mut self.text, &mut self.scratch);
-        let middle = self.text.len();
-        unquote_plus_latin1_into(&self.value, &mut self.text, &mut self.scratch);
-        self.fields.push((start..middle, middle..self.text.len()));
+        // Small fields are decoded into the shared text (their buffers kept for the next
+        // field); large ones keep their own allocation.
+        let name = self.finished(true);
+        let value = self.finished(false);
+        self.fields.push((name, value));
         Ok(())
     }
 
