@@ -80,21 +80,6 @@ impl UrlencodedParser {
         }
     }
 
-    fn finished(&mut self, name: bool) -> Decoded {
-        let buffer = if name {
-            &mut self.name
-        } else {
-            &mut self.value
-        };
-        if buffer.len() < OWNED_FROM {
-            let start = self.text.len();
-            unquote_plus_latin1_into(buffer, &mut self.text, &mut self.scratch);
-            return Decoded::InText(start..self.text.len());
-        }
-        let raw = std::mem::take(buffer);
-        self.decode_large(raw)
-    }
-
     /// How many fields are finished.
     pub fn field_count(&self) -> usize {
         self.fields.len()
@@ -112,17 +97,6 @@ impl UrlencodedParser {
             Decoded::InText(range) => &self.text[range.clone()],
             Decoded::Owned(text) => text,
         }
-    }
-
-    /// `unquote_plus(raw.decode("latin-1"))` of a large name or value, in a text of its own.
-    fn decode_large(&mut self, raw: Vec<u8>) -> Decoded {
-        if raw.is_ascii() && memchr::memchr2(b'%', b'+', &raw).is_none() {
-            // Its own text: the bytes become the string without a copy.
-            return Decoded::Owned(String::from_utf8(raw).unwrap_or_default());
-        }
-        let mut text = String::with_capacity(raw.len());
-        unquote_plus_latin1_into(&raw, &mut text, &mut self.scratch);
-        Decoded::Owned(text)
     }
 
     fn field_start(&mut self) {
@@ -162,10 +136,8 @@ impl UrlencodedParser {
         if self.fields_seen as f64 > self.max_fields {
             return Err(LimitError::TooManyFields);
         }
-        // Small fields are decoded into the shared text (their buffers kept for the next
-        // field); large ones keep their own allocation.
-        let name = self.finished(true);
-        let value = self.finished(false);
+        let name = decode(&mut self.name, &mut self.text, &mut self.scratch);
+        let value = decode(&mut self.value, &mut self.text, &mut self.scratch);
         self.fields.push((name, value));
         Ok(())
     }
@@ -233,6 +205,24 @@ impl UrlencodedParser {
         }
         Ok(())
     }
+}
+
+/// `unquote_plus(raw.decode("latin-1"))` of a finished name or value: a small one appended to
+/// `text` (its buffer kept for the next field), a large one in a text of its own, taking its
+/// buffer (a plain one becomes the string without a copy).
+fn decode(raw: &mut Vec<u8>, text: &mut String, scratch: &mut Vec<u8>) -> Decoded {
+    if raw.len() < OWNED_FROM {
+        let start = text.len();
+        unquote_plus_latin1_into(raw, text, scratch);
+        return Decoded::InText(start..text.len());
+    }
+    let raw = std::mem::take(raw);
+    if raw.is_ascii() && memchr::memchr2(b'%', b'+', &raw).is_none() {
+        return Decoded::Owned(String::from_utf8(raw).unwrap_or_default());
+    }
+    let mut own = String::with_capacity(raw.len());
+    unquote_plus_latin1_into(&raw, &mut own, scratch);
+    Decoded::Owned(own)
 }
 
 #[cfg(test)]

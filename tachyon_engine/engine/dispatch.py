@@ -112,50 +112,46 @@ class LeanStack(ServerErrorMiddleware):
             try:
                 if "router" not in scope:
                     scope["router"] = router
-                routes = router.routes
-                # `index.resolve` without its frame in the common case (no guards).
-                found = NotImplemented if index._guards else index._native.resolve(routes, scope, False)
-                if found is NotImplemented:
-                    found = index.resolve(routes, scope, False)
-                route: Any
-                kind, route, child_scope = (0, None, {}) if found is NotImplemented else found
+                # The route resolved in the router's index, then, while it is a `Mount` of a
+                # router without middleware, in the mounted router's: `Mount.handle`, the
+                # router's `__call__` and its `app`, inline, so routes inside mounts are served
+                # here too.
+                while True:
+                    routes = router.routes
+                    # `index.resolve` without its frame in the common case (no guards).
+                    found = NotImplemented if index._guards else index._native.resolve(routes, scope, False)
+                    if found is NotImplemented:
+                        found = index.resolve(routes, scope, False)
+                    route: Any
+                    kind, route, child_scope = (0, None, {}) if found is NotImplemented else found
+                    handle = type(route).handle if kind == 2 else None
+                    if handle is not _MOUNT_HANDLE:
+                        break
+                    mounted: Any = route.app
+                    # `_own_entry(mounted)` and `index_of(mounted)`, written out (a call each costs
+                    # a frame per request inside a mount).
+                    mounted_entry = getattr(mounted, "middleware_stack", None)
+                    bound_to_it = getattr(mounted_entry, "__self__", None) is mounted
+                    if (
+                        type(mounted).__call__ is not _stock_router_call
+                        or getattr(mounted_entry, "__func__", None) is not _ROUTER_APP
+                        or not bound_to_it
+                    ):
+                        break
+                    scope["route"] = route
+                    scope.update(child_scope)
+                    try:
+                        index = mounted._tachyon_route_index
+                    except AttributeError:
+                        index = index_of(mounted)
+                    router = mounted
                 endpoint = None
-                if kind == 2:
-                    handle = type(route).handle
-                    # A full match on a `Mount` of a router without middleware: `Mount.handle`,
-                    # the router's `__call__` and its `app`, inline (the mount's child scope, then
-                    # the mounted router's own resolution), so its routes are served here too.
-                    while handle is _MOUNT_HANDLE:
-                        mounted: Any = route.app
-                        # `_own_entry(mounted)` and `index_of(mounted)`, written out.
-                        mounted_entry = getattr(mounted, "middleware_stack", None)
-                        bound_to_it = getattr(mounted_entry, "__self__", None) is mounted
-                        if (
-                            type(mounted).__call__ is not _stock_router_call
-                            or getattr(mounted_entry, "__func__", None) is not _ROUTER_APP
-                            or not bound_to_it
-                        ):
-                            break
-                        scope["route"] = route
-                        scope.update(child_scope)
-                        try:
-                            index = mounted._tachyon_route_index
-                        except AttributeError:
-                            index = index_of(mounted)
-                        router = mounted
-                        routes = router.routes
-                        found = NotImplemented if index._guards else index._native.resolve(routes, scope, False)
-                        if found is NotImplemented:
-                            found = index.resolve(routes, scope, False)
-                        kind, route, child_scope = (0, None, {}) if found is NotImplemented else found
-                        handle = type(route).handle if kind == 2 else None
-                    # A route fully matched that this coroutine may serve inline: `Route.handle`
-                    # is Starlette's, the method is allowed, the endpoint is wrapped by our
-                    # `request_response`.
-                    if handle is _ROUTE_HANDLE:
-                        methods = route.methods
-                        if not methods or scope["method"] in methods:
-                            endpoint = getattr(route.app, "tachyon_endpoint", None)
+                # A route fully matched that this coroutine may serve inline: `Route.handle` is
+                # Starlette's, the method is allowed, the endpoint is wrapped by our `request_response`.
+                if handle is _ROUTE_HANDLE:
+                    methods = route.methods
+                    if not methods or scope["method"] in methods:
+                        endpoint = getattr(route.app, "tachyon_endpoint", None)
                 if kind == 1 and _refuses_method(route, scope):
                     scope["route"] = route
                     scope.update(child_scope)
