@@ -12,6 +12,7 @@ pub mod json;
 pub mod requests;
 pub mod responses;
 pub mod routing;
+pub mod server;
 pub mod stats;
 pub mod text;
 
@@ -30,6 +31,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     requests::register(m)?;
     responses::bindings::register(m)?;
     routing::bindings::register(m)?;
+    server::asgi::register(m)?;
     stats::register(m)?;
     Ok(())
 }

@@ -4,6 +4,7 @@ Every parser returns `NotImplemented` for an input outside its fast path; the ca
 runs Starlette's own code.
 """
 
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from types import NotImplementedType
 from typing import Any, TypeVar, final
 
@@ -41,6 +42,10 @@ __all__ = [
     "connection_query_params",
     "native_counts",
     "TelemetryGate",
+    "ClientDisconnected",
+    "HttpCycle",
+    "Ready",
+    "NativeServer",
 ]
 
 __version__: str
@@ -148,3 +153,67 @@ class TelemetryGate:
         /,
     ) -> TelemetryGate: ...
     def __call__(self, config: Any, /) -> bool | None: ...
+
+class ClientDisconnected(OSError):
+    """`send()` after the client went away (ASGI spec 2.4)."""
+
+@final
+class HttpCycle:
+    """One request/response cycle of the built-in server; see `tachyon_engine.server.serve`."""
+
+    @property
+    def scope(self) -> dict[str, Any]: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def response_started(self) -> bool: ...
+    @property
+    def response_complete(self) -> bool: ...
+    @property
+    def disconnected(self) -> bool: ...
+    def receive(self) -> Awaitable[dict[str, Any]]: ...
+    def send(self, message: Mapping[str, Any], /) -> Awaitable[None]: ...
+    def abort(self) -> None: ...
+
+@final
+class Ready:
+    """An awaitable that is already complete."""
+
+    def __await__(self) -> Generator[Any, None, Any]: ...
+    def __iter__(self) -> Ready: ...
+    def __next__(self) -> Any: ...
+
+@final
+class NativeServer:
+    """The hyper + tokio side of the built-in server; see `tachyon_engine.server.serve`."""
+
+    def __new__(
+        cls,
+        fd: int,
+        *,
+        create_future: Callable[[], Any],
+        log: Callable[[int, str], None],
+        state: dict[str, Any],
+        scheme: str = "http",
+        root_path: str = "",
+        access_log: Callable[[dict[str, Any], int], None] | None = None,
+        proxy_headers: Callable[[dict[str, Any]], None] | None = None,
+        date_header: bool = True,
+        headers: list[tuple[bytes, bytes]] = ...,
+        reason_phrases: list[tuple[int, bytes]] = ...,
+        timeout_keep_alive: float = 5.0,
+        max_headers: int = 100,
+        max_header_size: int | None = None,
+        limit_concurrency: int | None = None,
+    ) -> NativeServer: ...
+    def fileno(self) -> int: ...
+    def drain(self) -> list[HttpCycle]: ...
+    def shutdown(self) -> None: ...
+    def terminate(self) -> None: ...
+    def join(self) -> None: ...
+    @property
+    def connections(self) -> int: ...
+    @property
+    def requests(self) -> int: ...
+    @property
+    def total_requests(self) -> int: ...

@@ -1,0 +1,448 @@
+//! One HTTP request/response cycle as the app sees it: `receive()` and `send()` with uvicorn's
+//! semantics (its messages, checks and error texts). Both return an already-completed awaitable
+//! unless they must wait: for request body bytes still on the wire, for the client to leave, or
+//! for the socket to drain (backpressure). Only then is an asyncio future made, and tokio hands
+//! it back through the bridge.
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
+use http::{HeaderMap, Response, StatusCode};
+use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyStopIteration};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyString};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+use super::{ClientDisconnected, Settings};
+use crate::server::body::OutBody;
+use crate::server::bridge::{Bridge, NewRequest};
+use crate::server::exchange::{Exchange, Received, Wait};
+
+/// An awaitable that is already complete: `await` returns `value` without suspending.
+#[pyclass(module = "tachyon_engine._core", name = "Ready", freelist = 64)]
+pub struct Ready {
+    value: Option<Py<PyAny>>,
+}
+
+#[pymethods]
+impl Ready {
+    fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&mut self) -> PyResult<Option<Py<PyAny>>> {
+        match self.value.take() {
+            None => Ok(None),
+            Some(value) => Err(PyStopIteration::new_err((value,))),
+        }
+    }
+}
+
+static DONE: PyOnceLock<Py<Ready>> = PyOnceLock::new();
+
+/// The shared completed awaitable whose result is `None` (what `send()` returns).
+fn done(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    Ok(DONE
+        .get_or_try_init(py, || Py::new(py, Ready { value: None }))?
+        .clone_ref(py)
+        .into_any())
+}
+
+fn ready(py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    Ok(Py::new(
+        py,
+        Ready {
+            value: Some(value.unbind()),
+        },
+    )?
+    .into_any())
+}
+
+/// What a waiting `receive()` or `send()` parks in the exchange.
+pub struct ParkedFuture {
+    pub future: Py<PyAny>,
+    /// For `receive()`: the cycle whose next message resolves the future.
+    pub cycle: Option<Py<HttpCycle>>,
+}
+
+pub fn disconnect_message(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let message = PyDict::new(py);
+    message.set_item(intern!(py, "type"), intern!(py, "http.disconnect"))?;
+    Ok(message)
+}
+
+fn request_message<'py>(py: Python<'py>, body: &[u8], more: bool) -> PyResult<Bound<'py, PyDict>> {
+    let message = PyDict::new(py);
+    message.set_item(intern!(py, "type"), intern!(py, "http.request"))?;
+    message.set_item(intern!(py, "body"), PyBytes::new(py, body))?;
+    message.set_item(intern!(py, "more_body"), more)?;
+    Ok(message)
+}
+
+/// Resolves a parked future with `value` unless it was cancelled meanwhile.
+pub fn resolve(py: Python<'_>, future: &Py<PyAny>, value: Bound<'_, PyAny>) -> PyResult<()> {
+    let future = future.bind(py);
+    if !future.call_method0(intern!(py, "done"))?.is_truthy()? {
+        future.call_method1(intern!(py, "set_result"), (value,))?;
+    }
+    Ok(())
+}
+
+#[pyclass(module = "tachyon_engine._core", name = "HttpCycle")]
+pub struct HttpCycle {
+    #[pyo3(get)]
+    scope: Py<PyDict>,
+    exchange: Arc<Exchange>,
+    bridge: Arc<Bridge>,
+    settings: Arc<Settings>,
+    respond: Option<oneshot::Sender<Response<OutBody>>>,
+    /// The whole request body, read before the app started, until it is received.
+    body: Option<Bytes>,
+    body_complete: bool,
+    head_request: bool,
+    keep_alive: bool,
+    // Response state, as uvicorn keeps it.
+    started: bool,
+    complete: bool,
+    streaming: bool,
+    chunked: Option<bool>,
+    expected_length: u64,
+    pending_head: Option<(StatusCode, HeaderMap)>,
+    #[pyo3(get)]
+    status: u16,
+}
+
+impl HttpCycle {
+    pub fn new(
+        py: Python<'_>,
+        request: NewRequest,
+        settings: &Arc<Settings>,
+        bridge: &Arc<Bridge>,
+    ) -> PyResult<Self> {
+        let scope = super::scope::build(py, &request, settings)?;
+        let head_request = request.head.method == http::Method::HEAD;
+        let keep_alive = request.head.version != http::Version::HTTP_10
+            && !request
+                .head
+                .headers
+                .get_all(http::header::CONNECTION)
+                .iter()
+                .any(|v| {
+                    v.as_bytes()
+                        .split(|b| *b == b',')
+                        .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
+                });
+        let body_complete = false;
+        Ok(Self {
+            scope: scope.unbind(),
+            exchange: request.exchange,
+            bridge: bridge.clone(),
+            settings: settings.clone(),
+            respond: Some(request.respond),
+            body: request.body,
+            body_complete,
+            head_request,
+            keep_alive,
+            started: false,
+            complete: false,
+            streaming: false,
+            chunked: None,
+            expected_length: 0,
+            pending_head: None,
+            status: 0,
+        })
+    }
+
+    /// The next message for `receive()` if there is one now.
+    pub fn receive_now<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        if self.complete || self.exchange.is_disconnected() {
+            return disconnect_message(py).map(Some);
+        }
+        if self.body_complete {
+            return Ok(None);
+        }
+        if let Some(body) = self.body.take() {
+            self.body_complete = true;
+            return request_message(py, &body, false).map(Some);
+        }
+        match self.exchange.take_body() {
+            Received::Body(chunk, more) => {
+                self.body_complete = !more;
+                if more {
+                    self.exchange.pump.notify_one();
+                }
+                request_message(py, &chunk, more).map(Some)
+            }
+            Received::Disconnected => disconnect_message(py).map(Some),
+            Received::Nothing => Ok(None),
+        }
+    }
+
+    fn wait(slf: &Bound<'_, Self>, wait: Wait) -> PyResult<Option<Py<PyAny>>> {
+        let py = slf.py();
+        let this = slf.borrow();
+        let future = this.settings.create_future.call0(py)?;
+        let cycle = (wait == Wait::Receive).then(|| slf.clone().unbind());
+        let parked = Box::new(ParkedFuture {
+            future: future.clone_ref(py),
+            cycle,
+        });
+        Ok(this.exchange.park(wait, parked).then_some(future))
+    }
+
+    fn start(&mut self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<()> {
+        let status_code: u16 = message.get_item(intern!(py, "status"))?.extract()?;
+        let status = StatusCode::from_u16(status_code)
+            .ok()
+            .filter(|s| (100..600).contains(&s.as_u16()))
+            .ok_or_else(|| PyKeyError::new_err(status_code))?;
+        let mut headers = HeaderMap::with_capacity(8);
+        self.settings.default_headers(&mut headers);
+        let mut has_connection_close = false;
+        if let Ok(app_headers) = message.get_item(intern!(py, "headers")) {
+            for pair in app_headers.try_iter()? {
+                let pair = pair?;
+                let name_object = pair.get_item(0)?;
+                let value_object = pair.get_item(1)?;
+                let name_bytes = name_object.cast::<PyBytes>()?.as_bytes();
+                let value_bytes = value_object.cast::<PyBytes>()?.as_bytes();
+                let name = HeaderName::from_bytes(name_bytes)
+                    .map_err(|_| PyRuntimeError::new_err("Invalid HTTP header name."))?;
+                let value = HeaderValue::from_bytes(value_bytes)
+                    .map_err(|_| PyRuntimeError::new_err("Invalid HTTP header value."))?;
+                if name == http::header::CONTENT_LENGTH && self.chunked.is_none() {
+                    self.expected_length = content_length(py, value_bytes)?;
+                    self.chunked = Some(false);
+                } else if name == http::header::TRANSFER_ENCODING
+                    && value_bytes.eq_ignore_ascii_case(b"chunked")
+                {
+                    self.expected_length = 0;
+                    self.chunked = Some(true);
+                } else if name == http::header::CONNECTION
+                    && value_bytes
+                        .split(|b| *b == b',')
+                        .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
+                {
+                    self.keep_alive = false;
+                    has_connection_close = true;
+                }
+                headers.append(name, value);
+            }
+        }
+        if !self.keep_alive && !has_connection_close {
+            headers.append(http::header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        if self.chunked.is_none() && !self.head_request && status_code != 204 && status_code != 304
+        {
+            self.chunked = Some(true);
+        }
+        self.started = true;
+        self.status = status_code;
+        if let Some(log) = &self.settings.access_log {
+            log.call1(py, (self.scope.bind(py), status_code))?;
+        }
+        self.pending_head = Some((status, headers));
+        Ok(())
+    }
+
+    fn response(&mut self, body: OutBody) -> Response<OutBody> {
+        let (status, headers) = self.pending_head.take().unwrap_or_default();
+        let mut response = Response::new(body);
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        if let Some(phrase) = self.settings.reason_phrase(status) {
+            response.extensions_mut().insert(phrase);
+        }
+        response
+    }
+
+    /// Hands the response head (and its whole body, or a stream) to hyper.
+    fn respond(&mut self, body: OutBody) -> PyResult<()> {
+        let response = self.response(body);
+        match self.respond.take() {
+            Some(sender) => sender
+                .send(response)
+                .map_err(|_| ClientDisconnected::new_err("client disconnected")),
+            None => Ok(()),
+        }
+    }
+
+    fn finish(&mut self, py: Python<'_>) -> PyResult<()> {
+        self.complete = true;
+        if let Some(parked) = self.exchange.unpark_any() {
+            if let Ok(parked) = parked.downcast::<ParkedFuture>() {
+                resolve(py, &parked.future, disconnect_message(py)?.into_any())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn body(&mut self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let body = match message.get_item(intern!(py, "body")) {
+            Ok(body) => body,
+            Err(_) => PyBytes::new(py, b"").into_any(),
+        };
+        let more = match message.get_item(intern!(py, "more_body")) {
+            Ok(more) => more.is_truthy()?,
+            Err(_) => false,
+        };
+        let data: Bytes = match body.cast::<PyBytes>() {
+            Ok(bytes) => Bytes::copy_from_slice(bytes.as_bytes()),
+            Err(_) => Bytes::from(body.extract::<Vec<u8>>()?),
+        };
+        let data = if self.head_request {
+            self.expected_length = 0;
+            Bytes::new()
+        } else if self.chunked == Some(true) {
+            data
+        } else {
+            let length = data.len() as u64;
+            if length > self.expected_length {
+                return Err(PyRuntimeError::new_err(
+                    "Response content longer than Content-Length",
+                ));
+            }
+            self.expected_length -= length;
+            data
+        };
+        let mut backpressure = false;
+        if !self.streaming && !more {
+            let exact = self.chunked == Some(false);
+            self.respond(OutBody::Whole {
+                data: (!data.is_empty() || exact).then_some(data),
+                exact,
+            })?;
+        } else {
+            if !self.streaming {
+                self.streaming = true;
+                self.respond(OutBody::Streamed {
+                    exchange: self.exchange.clone(),
+                    bridge: self.bridge.clone(),
+                })?;
+            }
+            backpressure = self.exchange.push_out(data, !more);
+        }
+        if !more {
+            if self.expected_length != 0 {
+                return Err(PyRuntimeError::new_err(
+                    "Response content shorter than Content-Length",
+                ));
+            }
+            self.finish(py)?;
+        }
+        Ok(backpressure)
+    }
+}
+
+/// `int(value.decode())`, as uvicorn reads a Content-Length header (its errors included).
+fn content_length(py: Python<'_>, value: &[u8]) -> PyResult<u64> {
+    if !value.is_empty() && value.len() <= 18 && value.iter().all(u8::is_ascii_digit) {
+        return Ok(value.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')));
+    }
+    let text = PyBytes::new(py, value).call_method0(intern!(py, "decode"))?;
+    py.get_type::<pyo3::types::PyInt>()
+        .call1((text,))?
+        .extract()
+}
+
+#[pymethods]
+impl HttpCycle {
+    fn receive(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        if let Some(message) = slf.borrow_mut().receive_now(py)? {
+            return ready(py, message.into_any());
+        }
+        // The pump waits for the first receive() before reading an `Expect: 100-continue` body.
+        slf.borrow().exchange.pump.notify_one();
+        match Self::wait(slf, Wait::Receive)? {
+            Some(future) => Ok(future),
+            None => match slf.borrow_mut().receive_now(py)? {
+                Some(message) => ready(py, message.into_any()),
+                None => Err(PyRuntimeError::new_err(
+                    "receive() found nothing after the exchange said ready",
+                )),
+            },
+        }
+    }
+
+    fn send(slf: &Bound<'_, Self>, message: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let backpressure = {
+            let mut this = slf.borrow_mut();
+            if this.exchange.is_disconnected() {
+                return Err(ClientDisconnected::new_err("client disconnected"));
+            }
+            let kind_object = message.get_item(intern!(py, "type"))?;
+            let kind = kind_object.cast::<PyString>()?.to_str()?;
+            if !this.started {
+                if kind != "http.response.start" {
+                    return Err(PyRuntimeError::new_err(format!(
+                        "Expected ASGI message 'http.response.start', but got '{kind}'."
+                    )));
+                }
+                this.start(py, message)?;
+                false
+            } else if !this.complete {
+                if kind != "http.response.body" {
+                    return Err(PyRuntimeError::new_err(format!(
+                        "Expected ASGI message 'http.response.body', but got '{kind}'."
+                    )));
+                }
+                this.body(py, message)?
+            } else {
+                return Err(PyRuntimeError::new_err(format!(
+                    "Unexpected ASGI message '{kind}' sent, after response already completed."
+                )));
+            }
+        };
+        if backpressure {
+            if let Some(future) = Self::wait(slf, Wait::Drain)? {
+                return Ok(future);
+            }
+        }
+        done(py)
+    }
+
+    #[getter]
+    fn response_started(&self) -> bool {
+        self.started
+    }
+
+    #[getter]
+    fn response_complete(&self) -> bool {
+        self.complete
+    }
+
+    #[getter]
+    fn disconnected(&self) -> bool {
+        self.exchange.is_disconnected()
+    }
+
+    /// The app failed or returned after starting its response: close the connection (the client
+    /// sees the head, perhaps part of the body, then the end of the connection).
+    fn abort(&mut self) {
+        if self.respond.is_some() {
+            if self.pending_head.is_none() {
+                // Not even started: a cycle dropped without a response gets hyper's 500 instead.
+                self.respond = None;
+                return;
+            }
+            let body = OutBody::Streamed {
+                exchange: self.exchange.clone(),
+                bridge: self.bridge.clone(),
+            };
+            let response = self.response(body);
+            if let Some(sender) = self.respond.take() {
+                let _ = sender.send(response);
+            }
+        }
+        self.exchange.abort_out();
+        self.complete = true;
+    }
+}

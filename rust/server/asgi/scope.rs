@@ -1,0 +1,142 @@
+//! The HTTP scope of one request, built on the Python thread from hyper's parsed head, with
+//! uvicorn's keys and values: `path` percent-decoded as `urllib.parse.unquote` does, `raw_path`
+//! and `path` prefixed with `root_path`, headers lowercased in arrival order, `state` a shallow
+//! copy of the lifespan state, ports as ints, `None` addresses on a Unix socket.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+
+use percent_encoding::percent_decode;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+
+use super::Settings;
+use crate::server::bridge::NewRequest;
+
+/// `urllib.parse.unquote(path)` for an ASCII path: `%XX` decoded, the bytes read as UTF-8 with
+/// invalid sequences replaced, everything else (a `%` not followed by two hex digits) kept.
+pub fn unquote(raw: &[u8]) -> Cow<'_, str> {
+    if !raw.contains(&b'%') {
+        return String::from_utf8_lossy(raw);
+    }
+    match percent_decode(raw).decode_utf8_lossy() {
+        Cow::Borrowed(text) => Cow::Owned(text.to_owned()),
+        owned => owned,
+    }
+}
+
+pub fn address_tuple<'py>(py: Python<'py>, address: &SocketAddr) -> PyResult<Bound<'py, PyTuple>> {
+    (address.ip().to_string(), address.port()).into_pyobject(py)
+}
+
+fn method_name<'py>(py: Python<'py>, method: &http::Method) -> Bound<'py, PyString> {
+    match *method {
+        http::Method::GET => intern!(py, "GET").clone(),
+        http::Method::POST => intern!(py, "POST").clone(),
+        http::Method::HEAD => intern!(py, "HEAD").clone(),
+        http::Method::PUT => intern!(py, "PUT").clone(),
+        http::Method::DELETE => intern!(py, "DELETE").clone(),
+        http::Method::PATCH => intern!(py, "PATCH").clone(),
+        http::Method::OPTIONS => intern!(py, "OPTIONS").clone(),
+        _ => PyString::new(py, method.as_str()),
+    }
+}
+
+/// Whether the request carries a header that `--proxy-headers` may rewrite the scope from.
+fn has_forwarded(headers: &http::HeaderMap) -> bool {
+    headers.contains_key("x-forwarded-for") || headers.contains_key("x-forwarded-proto")
+}
+
+pub fn build<'py>(
+    py: Python<'py>,
+    request: &NewRequest,
+    settings: &Settings,
+) -> PyResult<Bound<'py, PyDict>> {
+    let head = &request.head;
+    let scope = PyDict::new(py);
+    scope.set_item(intern!(py, "type"), intern!(py, "http"))?;
+    let asgi = PyDict::new(py);
+    asgi.set_item(intern!(py, "version"), intern!(py, "3.0"))?;
+    asgi.set_item(intern!(py, "spec_version"), intern!(py, "2.4"))?;
+    scope.set_item(intern!(py, "asgi"), asgi)?;
+    let version = match head.version {
+        http::Version::HTTP_10 => intern!(py, "1.0"),
+        http::Version::HTTP_2 => intern!(py, "2"),
+        _ => intern!(py, "1.1"),
+    };
+    scope.set_item(intern!(py, "http_version"), version)?;
+    let connection = &request.connection;
+    match &connection.server {
+        Some(address) => {
+            scope.set_item(intern!(py, "server"), settings.server_tuple(py, address)?)?
+        }
+        None => scope.set_item(intern!(py, "server"), py.None())?,
+    }
+    match &connection.client {
+        Some(address) => {
+            let client = match connection.client_tuple.get() {
+                Some(tuple) => tuple.bind(py).clone(),
+                None => {
+                    let tuple = address_tuple(py, address)?;
+                    let _ = connection.client_tuple.set(tuple.clone().unbind());
+                    tuple
+                }
+            };
+            scope.set_item(intern!(py, "client"), client)?;
+        }
+        None => scope.set_item(intern!(py, "client"), py.None())?,
+    }
+    scope.set_item(intern!(py, "scheme"), settings.scheme.bind(py))?;
+    scope.set_item(intern!(py, "root_path"), settings.root_path.bind(py))?;
+    let headers = PyList::empty(py);
+    for (name, value) in head.headers.iter() {
+        headers.append((
+            PyBytes::new(py, name.as_str().as_bytes()),
+            PyBytes::new(py, value.as_bytes()),
+        ))?;
+    }
+    scope.set_item(intern!(py, "headers"), headers)?;
+    scope.set_item(intern!(py, "state"), settings.state.bind(py).copy()?)?;
+    scope.set_item(intern!(py, "method"), method_name(py, &head.method))?;
+    let raw_path = head.uri.path().as_bytes();
+    let root = settings.root_path_text.as_str();
+    let path = unquote(raw_path);
+    if root.is_empty() {
+        scope.set_item(intern!(py, "path"), PyString::new(py, &path))?;
+        scope.set_item(intern!(py, "raw_path"), PyBytes::new(py, raw_path))?;
+    } else {
+        scope.set_item(
+            intern!(py, "path"),
+            PyString::new(py, &format!("{root}{path}")),
+        )?;
+        let mut full = Vec::with_capacity(root.len() + raw_path.len());
+        full.extend_from_slice(root.as_bytes());
+        full.extend_from_slice(raw_path);
+        scope.set_item(intern!(py, "raw_path"), PyBytes::new(py, &full))?;
+    }
+    let query = head.uri.query().unwrap_or("").as_bytes();
+    scope.set_item(intern!(py, "query_string"), PyBytes::new(py, query))?;
+    if let Some(proxy) = &settings.proxy_headers {
+        if has_forwarded(&head.headers) {
+            proxy.call1(py, (&scope,))?;
+        }
+    }
+    Ok(scope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unquote;
+
+    #[test]
+    fn unquote_matches_urllib() {
+        // Expected values from CPython's urllib.parse.unquote.
+        assert_eq!(unquote(b"/a%20b"), "/a b");
+        assert_eq!(unquote(b"/%zz%2"), "/%zz%2");
+        assert_eq!(unquote(b"/%C3%A9"), "/\u{e9}");
+        assert_eq!(unquote(b"/%FF%C3"), "/\u{fffd}\u{fffd}");
+        assert_eq!(unquote(b"/%e2%82x"), "/\u{fffd}x");
+        assert_eq!(unquote(b"/plain"), "/plain");
+    }
+}

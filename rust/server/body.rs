@@ -1,0 +1,130 @@
+//! Bodies both ways: the response body hyper writes (whole, or streamed from the app's `send()`
+//! calls through the exchange), and the pump that reads a request body ahead of the app.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+use super::bridge::Bridge;
+use super::exchange::{Exchange, Out};
+
+/// The app failed after its response started: hyper closes the connection.
+#[derive(Debug)]
+pub struct AppAborted;
+
+impl std::fmt::Display for AppAborted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the application failed after starting its response")
+    }
+}
+
+impl std::error::Error for AppAborted {}
+
+pub enum OutBody {
+    /// The whole body. `exact` when the app declared its length (else hyper chunks it, as
+    /// uvicorn does for a response without Content-Length).
+    Whole { data: Option<Bytes>, exact: bool },
+    /// Chunks as the app sends them.
+    Streamed {
+        exchange: Arc<Exchange>,
+        bridge: Arc<Bridge>,
+    },
+}
+
+impl Body for OutBody {
+    type Data = Bytes;
+    type Error = AppAborted;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, AppAborted>>> {
+        match self.get_mut() {
+            OutBody::Whole { data, .. } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            OutBody::Streamed { exchange, bridge } => {
+                let (out, parked) = exchange.poll_out(cx.waker());
+                bridge.wake(exchange, parked);
+                match out {
+                    Out::Chunk(chunk) => Poll::Ready(Some(Ok(Frame::data(chunk)))),
+                    Out::End => Poll::Ready(None),
+                    Out::Abort => Poll::Ready(Some(Err(AppAborted))),
+                    Out::Empty => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        // Never "ended" before the first poll: hyper would write `content-length: 0` for an empty
+        // body the app sent without a length, where uvicorn sends an empty chunked body.
+        matches!(self, OutBody::Whole { data: None, .. })
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            OutBody::Whole {
+                data: Some(data),
+                exact: true,
+            } => SizeHint::with_exact(data.len() as u64),
+            _ => SizeHint::default(),
+        }
+    }
+}
+
+impl Drop for OutBody {
+    fn drop(&mut self) {
+        // Dropped before its end: hyper gave up on the connection (the client left).
+        if let OutBody::Streamed { exchange, bridge } = self {
+            if !exchange.out_finished() {
+                let parked = exchange.disconnect();
+                bridge.wake(exchange, parked);
+            }
+        }
+    }
+}
+
+/// Reads the request body into the exchange, staying at most a high-water mark ahead of the app.
+/// For `Expect: 100-continue`, waits for the app's first `receive()` before reading (hyper sends
+/// the `100 Continue` on the first read).
+pub async fn pump(
+    mut incoming: Incoming,
+    exchange: Arc<Exchange>,
+    bridge: Arc<Bridge>,
+    wait_first: bool,
+) {
+    if wait_first {
+        exchange.pump.notified().await;
+    }
+    loop {
+        while !exchange.body_wanted() {
+            if exchange.is_disconnected() {
+                return;
+            }
+            exchange.pump.notified().await;
+        }
+        match incoming.frame().await {
+            Some(Ok(frame)) => {
+                // Trailers are not part of an ASGI request body.
+                if let Ok(data) = frame.into_data() {
+                    let parked = exchange.push_body(data, false);
+                    bridge.wake(&exchange, parked);
+                }
+            }
+            None => {
+                let parked = exchange.push_body(Bytes::new(), true);
+                bridge.wake(&exchange, parked);
+                return;
+            }
+            Some(Err(_)) => {
+                let parked = exchange.disconnect();
+                bridge.wake(&exchange, parked);
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! The HTTP side: accepting connections, hyper's HTTP/1.1 connection per socket, and the service
+//! that turns each request into a `NewRequest` for the Python side and waits for its response.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body::Body as _;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{oneshot, watch};
+
+use super::body::{pump, OutBody};
+use super::bridge::{Bridge, Event, LogLevel, NewRequest};
+use super::config::Limits;
+use super::exchange::Exchange;
+use super::listener::Listener;
+
+/// Where a connection comes from and arrives at; `None` on a Unix socket (as uvicorn reports it).
+pub struct ConnectionInfo {
+    pub client: Option<SocketAddr>,
+    pub server: Option<SocketAddr>,
+    /// The Python `(host, port)` tuple for `client`, made once per connection on the Python thread.
+    pub client_tuple: std::sync::OnceLock<pyo3::Py<pyo3::types::PyTuple>>,
+}
+
+/// A request body of at most this many bytes, with a declared length, is read before the app
+/// starts, so that its first `receive()` completes at once.
+const READ_AHEAD: u64 = 64 * 1024;
+
+pub struct Shared {
+    pub bridge: Arc<Bridge>,
+    pub limits: Limits,
+    pub connections: AtomicUsize,
+    pub requests: AtomicUsize,
+    pub total_requests: AtomicUsize,
+}
+
+/// Counts one in-flight request for as long as it lives.
+struct InFlight(Arc<Shared>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.requests.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Tells the Python side the client went away when hyper drops a request before its response.
+struct DisconnectGuard {
+    exchange: Arc<Exchange>,
+    bridge: Arc<Bridge>,
+    armed: bool,
+}
+
+impl Drop for DisconnectGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let parked = self.exchange.disconnect();
+            self.bridge.wake(&self.exchange, parked);
+        }
+    }
+}
+
+fn service_unavailable() -> Response<OutBody> {
+    // The same answer as uvicorn's for `--limit-concurrency`.
+    let mut response = Response::new(OutBody::Whole {
+        data: Some(Bytes::from_static(b"Service Unavailable")),
+        exact: true,
+    });
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("19"));
+    headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+fn internal_error() -> Response<OutBody> {
+    let mut response = Response::new(OutBody::Whole {
+        data: Some(Bytes::from_static(b"Internal Server Error")),
+        exact: true,
+    });
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("21"));
+    headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+async fn handle(
+    request: Request<Incoming>,
+    connection: Arc<ConnectionInfo>,
+    shared: Arc<Shared>,
+) -> Result<Response<OutBody>, Infallible> {
+    let requests = shared.requests.fetch_add(1, Ordering::AcqRel) + 1;
+    let _in_flight = InFlight(shared.clone());
+    shared.total_requests.fetch_add(1, Ordering::Relaxed);
+    if let Some(limit) = shared.limits.limit_concurrency {
+        // uvicorn's test: the open connections (this one included) or the running requests.
+        if shared.connections.load(Ordering::Acquire) >= limit || requests > limit {
+            shared.bridge.submit(Event::Log(
+                LogLevel::Warning,
+                "Exceeded concurrency limit.".into(),
+            ));
+            return Ok(service_unavailable());
+        }
+    }
+    let (head, mut incoming) = request.into_parts();
+    let exchange = Exchange::new();
+    let expects_continue = head
+        .headers
+        .get(http::header::EXPECT)
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let body = if incoming.is_end_stream() {
+        Some(Bytes::new())
+    } else if !expects_continue
+        && incoming
+            .size_hint()
+            .exact()
+            .is_some_and(|n| n <= READ_AHEAD)
+    {
+        let mut whole = BytesMut::with_capacity(incoming.size_hint().lower() as usize);
+        let mut complete = true;
+        while let Some(frame) = incoming.frame().await {
+            match frame {
+                Ok(frame) => {
+                    if let Some(data) = frame.data_ref() {
+                        whole.extend_from_slice(data);
+                    }
+                }
+                Err(_) => {
+                    complete = false;
+                    break;
+                }
+            }
+        }
+        if !complete {
+            // The client left mid-body: nothing to serve.
+            return Ok(internal_error());
+        }
+        Some(whole.freeze())
+    } else {
+        tokio::spawn(pump(
+            incoming,
+            exchange.clone(),
+            shared.bridge.clone(),
+            expects_continue,
+        ));
+        None
+    };
+    let (respond, response) = oneshot::channel();
+    let mut guard = DisconnectGuard {
+        exchange: exchange.clone(),
+        bridge: shared.bridge.clone(),
+        armed: true,
+    };
+    shared.bridge.submit(Event::Request(Box::new(NewRequest {
+        head,
+        connection,
+        exchange,
+        body,
+        respond,
+    })));
+    let response = response.await;
+    guard.armed = false;
+    // The Python side dropped the exchange without answering (it always answers, even a failing
+    // app gets a 500): answer 500 rather than hang.
+    Ok(response.unwrap_or_else(|_| internal_error()))
+}
+
+/// Serves one connection until it closes or the server shuts down.
+async fn serve_connection<IO>(
+    io: IO,
+    connection: ConnectionInfo,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + 'static,
+{
+    let connection = Arc::new(connection);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    let limits = &shared.limits;
+    builder
+        .timer(TokioTimer::new())
+        // hyper's timer starts when it waits for a request head, idle or not: it bounds both an
+        // idle keep-alive connection and a slow head (slowloris).
+        .header_read_timeout(limits.timeout_keep_alive)
+        .max_headers(limits.max_headers)
+        .max_buf_size(limits.max_buf_size)
+        .keep_alive(true)
+        .auto_date_header(false)
+        .half_close(false);
+    if let Some(size) = limits.max_header_size {
+        builder.max_header_size(size);
+    }
+    let service_shared = shared.clone();
+    let service = hyper::service::service_fn(move |request| {
+        handle(request, connection.clone(), service_shared.clone())
+    });
+    let served = builder.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(served);
+    let mut stopping = *stop.borrow();
+    if stopping {
+        served.as_mut().graceful_shutdown();
+    }
+    loop {
+        tokio::select! {
+            _ = served.as_mut() => break,
+            changed = stop.changed(), if !stopping => {
+                stopping = true;
+                if changed.is_ok() {
+                    served.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
+    shared.connections.fetch_sub(1, Ordering::AcqRel);
+}
+
+/// Accepts connections until told to stop, then waits for the open ones to finish.
+pub async fn accept_loop(listener: Listener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let stop_connections = stop.clone();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((io, client, server)) => {
+                    shared.connections.fetch_add(1, Ordering::AcqRel);
+                    let info = ConnectionInfo { client, server, client_tuple: Default::default() };
+                    match io {
+                        super::listener::Stream::Tcp(tcp) => {
+                            let _ = tcp.set_nodelay(true);
+                            tokio::spawn(serve_connection(tcp, info, shared.clone(), stop_connections.clone()));
+                        }
+                        super::listener::Stream::Unix(unix) => {
+                            tokio::spawn(serve_connection(unix, info, shared.clone(), stop_connections.clone()));
+                        }
+                    }
+                }
+                Err(error) => {
+                    // Out of fds and the like: report, back off a little, keep serving.
+                    shared.bridge.submit(Event::Log(LogLevel::Error, format!("accept failed: {error}")));
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            },
+            _ = stop.changed() => break,
+        }
+    }
+    drop(listener);
+}

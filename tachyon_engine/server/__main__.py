@@ -1,0 +1,3 @@
+from tachyon_engine.server.cli import main
+
+main()
