@@ -192,6 +192,7 @@ class NativeServer:
         fd: int,
         *,
         create_future: Callable[[], Any],
+        call_soon: Callable[..., Any],
         log: Callable[[int, str], None],
         state: dict[str, Any],
         scheme: str = "http",

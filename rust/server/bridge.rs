@@ -1,6 +1,13 @@
-//! The one way from tokio's thread to the Python thread: a queue of events and an eventfd that the
-//! asyncio loop watches. The eventfd is written only when the Python side is not already due to
-//! drain the queue, so a busy server wakes the loop once per batch, not once per request.
+//! The two ways between tokio's thread and the Python thread, both batched.
+//!
+//! - To Python: a queue of events and an eventfd that the asyncio loop watches. The eventfd is
+//!   written when tokio runs out of work (`flush_events`, from the runtime's park hook), or at
+//!   once when the queue is long, and only if the Python side is not already due to drain it:
+//!   one wakeup per batch, and none while tokio is still reading requests (on a shared core the
+//!   woken Python thread would preempt it and the batches would shrink to a request or two).
+//! - To tokio: responses the app completed during one pass of the asyncio loop go into the
+//!   outbox and are handed to their connections by one tokio task after one wakeup per pass
+//!   (`Bridge::flush_replies`), instead of one cross-thread wakeup (a syscall) per response.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,10 +41,22 @@ pub enum LogLevel {
     Error,
 }
 
+/// A complete response head (and body) for the connection task waiting on `sender`.
+pub type Reply = (
+    tokio::sync::oneshot::Sender<http::Response<super::body::OutBody>>,
+    http::Response<super::body::OutBody>,
+);
+
+/// Past this many queued events the Python side is woken without waiting for tokio to idle.
+const EAGER_SIGNAL: usize = 512;
+
 pub struct Bridge {
     queue: Mutex<Vec<Event>>,
     signalled: AtomicBool,
     eventfd: OwnedFd,
+    outbox: Mutex<Vec<Reply>>,
+    /// Wakes the task that hands replies to their connections.
+    pub replies_ready: tokio::sync::Notify,
 }
 
 impl Bridge {
@@ -52,6 +71,8 @@ impl Bridge {
             signalled: AtomicBool::new(false),
             // SAFETY: `fd` was just returned by eventfd and nothing else owns it.
             eventfd: unsafe { OwnedFd::from_raw_fd(fd) },
+            outbox: Mutex::new(Vec::with_capacity(256)),
+            replies_ready: tokio::sync::Notify::new(),
         }))
     }
 
@@ -60,11 +81,32 @@ impl Bridge {
         self.eventfd.as_raw_fd()
     }
 
+    /// Queues an event; the Python side hears of it when tokio idles (or the queue is long).
     pub fn submit(&self, event: Event) {
-        self.queue
+        let queued = {
+            let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            queue.push(event);
+            queue.len()
+        };
+        // From outside tokio (a body dropped on the Python thread) there is no park to wait for.
+        if queued >= EAGER_SIGNAL || tokio::runtime::Handle::try_current().is_err() {
+            self.signal();
+        }
+    }
+
+    /// Wakes the Python side if events are queued: called when tokio is about to park.
+    pub fn flush_events(&self) {
+        if !self
+            .queue
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(event);
+            .is_empty()
+        {
+            self.signal();
+        }
+    }
+
+    fn signal(&self) {
         if !self.signalled.swap(true, Ordering::AcqRel) {
             let one: u64 = 1;
             // SAFETY: writes 8 bytes from a live u64 to an fd this struct owns. A full counter
@@ -83,6 +125,27 @@ impl Bridge {
         self.signalled.store(false, Ordering::Release);
         std::mem::swap(
             &mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()),
+            into,
+        );
+    }
+
+    /// Queues a reply from the Python side; `true` when it is the first since the last flush
+    /// (the caller then arranges one `flush_replies` after the current pass of its loop).
+    pub fn reply(&self, reply: Reply) -> bool {
+        let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+        outbox.push(reply);
+        outbox.len() == 1
+    }
+
+    /// Wakes the tokio task that delivers the queued replies.
+    pub fn flush_replies(&self) {
+        self.replies_ready.notify_one();
+    }
+
+    /// Takes the queued replies (the tokio side).
+    pub fn take_replies(&self, into: &mut Vec<Reply>) {
+        std::mem::swap(
+            &mut *self.outbox.lock().unwrap_or_else(|p| p.into_inner()),
             into,
         );
     }
@@ -111,19 +174,55 @@ mod tests {
 
     #[test]
     fn a_batch_signals_once_and_a_drain_rearms() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let _inside = runtime.enter();
         let bridge = Bridge::new().unwrap();
         assert!(!readable(bridge.fileno()));
         bridge.submit(Event::Log(LogLevel::Warning, "a".into()));
         bridge.submit(Event::Log(LogLevel::Warning, "b".into()));
+        assert!(!readable(bridge.fileno()), "tokio is not idle yet");
+        bridge.flush_events();
+        bridge.flush_events();
         assert!(readable(bridge.fileno()));
         let mut events = Vec::new();
         bridge.take(&mut events);
         assert_eq!(events.len(), 2);
         assert!(!readable(bridge.fileno()));
+        bridge.flush_events();
+        assert!(
+            !readable(bridge.fileno()),
+            "nothing queued, nothing to signal"
+        );
         bridge.submit(Event::Log(LogLevel::Error, "c".into()));
+        bridge.flush_events();
         assert!(
             readable(bridge.fileno()),
             "an event after the drain signals again"
         );
+    }
+}
+
+#[cfg(test)]
+mod park_tests {
+    use super::*;
+
+    #[test]
+    fn the_park_hook_signals_what_tokio_queued() {
+        let bridge = Bridge::new().unwrap();
+        let hook = bridge.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .on_thread_park(move || hook.flush_events())
+            .build()
+            .unwrap();
+        let inner = bridge.clone();
+        runtime.block_on(async move {
+            tokio::spawn(async move { inner.submit(Event::Log(LogLevel::Warning, "x".into())) });
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        });
+        let mut poll = libc::pollfd { fd: bridge.fileno(), events: libc::POLLIN, revents: 0 };
+        assert_eq!(unsafe { libc::poll(&mut poll, 1, 0) }, 1);
     }
 }

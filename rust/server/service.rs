@@ -197,11 +197,14 @@ async fn serve_connection<IO>(
         // hyper's timer starts when it waits for a request head, idle or not: it bounds both an
         // idle keep-alive connection and a slow head (slowloris).
         .header_read_timeout(limits.timeout_keep_alive)
-        .max_headers(limits.max_headers)
         .max_buf_size(limits.max_buf_size)
         .keep_alive(true)
         .auto_date_header(false)
         .half_close(false);
+    // hyper parses up to 100 headers on the stack; any other limit moves them to the heap.
+    if limits.max_headers != 100 {
+        builder.max_headers(limits.max_headers);
+    }
     if let Some(size) = limits.max_header_size {
         builder.max_header_size(size);
     }

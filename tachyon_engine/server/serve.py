@@ -63,13 +63,15 @@ class Server:
                 logger.error("Exception in ASGI application\n", exc_info=exc)
                 await self._fail(cycle)
         else:
-            if result is not None:
+            if result is None and cycle.response_complete:
+                pass  # the usual case, in one check
+            elif result is not None:
                 logger.error("ASGI callable should return None, but returned '%s'.", result)
                 cycle.abort()
             elif not cycle.response_started and not cycle.disconnected:
                 logger.error("ASGI callable returned without starting response.")
                 await self._fail(cycle)
-            elif not cycle.response_complete and not cycle.disconnected:
+            elif not cycle.disconnected:
                 logger.error("ASGI callable returned without completing response.")
                 cycle.abort()
         finally:
@@ -114,6 +116,7 @@ class Server:
         self.native = NativeServer(
             sock.fileno(),
             create_future=self.loop.create_future,
+            call_soon=self.loop.call_soon,
             log=logs.server_log,
             state=lifespan.state,
             root_path=config.root_path,

@@ -262,15 +262,22 @@ impl HttpCycle {
         response
     }
 
-    /// Hands the response head (and its whole body, or a stream) to hyper.
-    fn respond(&mut self, body: OutBody) -> PyResult<()> {
-        let response = self.response(body);
-        match self.respond.take() {
-            Some(sender) => sender
-                .send(response)
-                .map_err(|_| ClientDisconnected::new_err("client disconnected")),
-            None => Ok(()),
+    /// Hands the response head (and its whole body, or a stream) to hyper, in the batch of
+    /// replies flushed after this pass of the loop.
+    fn respond(&mut self, py: Python<'_>, body: OutBody) -> PyResult<()> {
+        let Some(sender) = self.respond.take() else {
+            return Ok(());
+        };
+        if sender.is_closed() {
+            return Err(ClientDisconnected::new_err("client disconnected"));
         }
+        let response = self.response(body);
+        if self.bridge.reply((sender, response)) {
+            self.settings
+                .call_soon
+                .call1(py, (self.settings.flush_replies.bind(py),))?;
+        }
+        Ok(())
     }
 
     fn finish(&mut self, py: Python<'_>) -> PyResult<()> {
@@ -314,17 +321,23 @@ impl HttpCycle {
         let mut backpressure = false;
         if !self.streaming && !more {
             let exact = self.chunked == Some(false);
-            self.respond(OutBody::Whole {
-                data: (!data.is_empty() || exact).then_some(data),
-                exact,
-            })?;
+            self.respond(
+                py,
+                OutBody::Whole {
+                    data: (!data.is_empty() || exact).then_some(data),
+                    exact,
+                },
+            )?;
         } else {
             if !self.streaming {
                 self.streaming = true;
-                self.respond(OutBody::Streamed {
-                    exchange: self.exchange.clone(),
-                    bridge: self.bridge.clone(),
-                })?;
+                self.respond(
+                    py,
+                    OutBody::Streamed {
+                        exchange: self.exchange.clone(),
+                        bridge: self.bridge.clone(),
+                    },
+                )?;
             }
             backpressure = self.exchange.push_out(data, !more);
         }
@@ -426,23 +439,22 @@ impl HttpCycle {
 
     /// The app failed or returned after starting its response: close the connection (the client
     /// sees the head, perhaps part of the body, then the end of the connection).
-    fn abort(&mut self) {
+    fn abort(&mut self, py: Python<'_>) -> PyResult<()> {
         if self.respond.is_some() {
             if self.pending_head.is_none() {
                 // Not even started: a cycle dropped without a response gets hyper's 500 instead.
                 self.respond = None;
-                return;
+                return Ok(());
             }
             let body = OutBody::Streamed {
                 exchange: self.exchange.clone(),
                 bridge: self.bridge.clone(),
             };
-            let response = self.response(body);
-            if let Some(sender) = self.respond.take() {
-                let _ = sender.send(response);
-            }
+            // The head goes out, then the aborted body closes the connection.
+            let _ = self.respond(py, body);
         }
         self.exchange.abort_out();
         self.complete = true;
+        Ok(())
     }
 }

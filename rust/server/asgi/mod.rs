@@ -47,6 +47,9 @@ pub struct Settings {
     pub proxy_headers: Option<Py<PyAny>>,
     /// `log(level, message)` for the server's own log lines from the tokio side.
     pub log: Py<PyAny>,
+    /// `loop.call_soon`, and what it calls once per pass that completed responses.
+    pub call_soon: Py<PyAny>,
+    pub flush_replies: Py<PyAny>,
     pub date_header: bool,
     /// `server` and `--header` headers, in uvicorn's order (after `date`).
     pub fixed_headers: Vec<(HeaderName, HeaderValue)>,
@@ -134,7 +137,7 @@ impl NativeServer {
     /// Starts serving the listening socket `fd` (a duplicate is taken) on a tokio thread.
     #[new]
     #[pyo3(signature = (
-        fd, *, create_future, log, state, scheme = "http", root_path = "", access_log = None,
+        fd, *, create_future, call_soon, log, state, scheme = "http", root_path = "", access_log = None,
         proxy_headers = None, date_header = true, headers = Vec::new(), reason_phrases = Vec::new(),
         timeout_keep_alive = 5.0, max_headers = 100, max_header_size = None, limit_concurrency = None,
     ))]
@@ -143,6 +146,7 @@ impl NativeServer {
         py: Python<'_>,
         fd: i32,
         create_future: Py<PyAny>,
+        call_soon: Py<PyAny>,
         log: Py<PyAny>,
         state: Py<PyDict>,
         scheme: &str,
@@ -175,7 +179,11 @@ impl NativeServer {
                 }
             }
         }
+        let bridge = Bridge::new()?;
+        let flush_replies = Py::new(py, FlushReplies(bridge.clone()))?.into_any();
         let settings = Arc::new(Settings {
+            call_soon,
+            flush_replies,
             scheme: PyString::new(py, scheme).unbind(),
             root_path: PyString::new(py, root_path).unbind(),
             root_path_text: root_path.to_owned(),
@@ -196,7 +204,6 @@ impl NativeServer {
             limit_concurrency,
             ..Limits::default()
         };
-        let bridge = Bridge::new()?;
         let shared = Arc::new(Shared {
             bridge,
             limits,
@@ -204,8 +211,11 @@ impl NativeServer {
             requests: Default::default(),
             total_requests: Default::default(),
         });
+        // Tokio tells the Python side about new events when it runs out of work.
+        let park_bridge = shared.bridge.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
+            .on_thread_park(move || park_bridge.flush_events())
             .build()?;
         let listener = {
             let _entered = runtime.enter();
@@ -218,6 +228,7 @@ impl NativeServer {
             .name("tachyon-io".into())
             .spawn(move || {
                 runtime.block_on(async move {
+                    tokio::spawn(deliver_replies(thread_shared.bridge.clone()));
                     let serving = async {
                         accept_loop(listener, thread_shared.clone(), stop_receiver).await;
                         // Stopped accepting: wait for the open connections to finish.
@@ -320,6 +331,30 @@ impl NativeServer {
     #[getter]
     fn total_requests(&self) -> usize {
         self.shared.total_requests.load(Ordering::Acquire)
+    }
+}
+
+/// Hands the replies the Python side queued to their connections, one batch per wakeup.
+async fn deliver_replies(bridge: Arc<Bridge>) {
+    let mut replies = Vec::with_capacity(256);
+    loop {
+        bridge.replies_ready.notified().await;
+        bridge.take_replies(&mut replies);
+        for (sender, response) in replies.drain(..) {
+            // A connection that went away meanwhile drops its response.
+            let _ = sender.send(response);
+        }
+    }
+}
+
+/// `flush_replies()`: called once per pass of the asyncio loop that completed responses.
+#[pyclass(module = "tachyon_engine._core", name = "FlushReplies", frozen)]
+struct FlushReplies(Arc<Bridge>);
+
+#[pymethods]
+impl FlushReplies {
+    fn __call__(&self) {
+        self.0.flush_replies();
     }
 }
 

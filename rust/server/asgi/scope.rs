@@ -45,7 +45,9 @@ fn method_name<'py>(py: Python<'py>, method: &http::Method) -> Bound<'py, PyStri
 
 /// Whether the request carries a header that `--proxy-headers` may rewrite the scope from.
 fn has_forwarded(headers: &http::HeaderMap) -> bool {
-    headers.contains_key("x-forwarded-for") || headers.contains_key("x-forwarded-proto")
+    const FOR: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
+    const PROTO: http::HeaderName = http::HeaderName::from_static("x-forwarded-proto");
+    headers.contains_key(FOR) || headers.contains_key(PROTO)
 }
 
 pub fn build<'py>(
