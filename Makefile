@@ -25,6 +25,13 @@ build: $(PY) ## Rebuild the extension in place (release profile, editable instal
 	@# An editable install does not ship the wheel's .pth hook (TACHYON_ENGINE_INSTALL): put it in place.
 	cp tachyon_engine_install.pth "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"/
 
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: serve
+serve: ## Serve the example app (examples/app.py) on the built-in server; Ctrl-C stops it
+	$(VENV)/bin/tachyon examples.app:app --host $(HOST) --port $(PORT)
+
 .PHONY: check
 check: lint test ## What CI runs: lint, then every test
 

@@ -222,7 +222,11 @@ mod park_tests {
             tokio::spawn(async move { inner.submit(Event::Log(LogLevel::Warning, "x".into())) });
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         });
-        let mut poll = libc::pollfd { fd: bridge.fileno(), events: libc::POLLIN, revents: 0 };
+        let mut poll = libc::pollfd {
+            fd: bridge.fileno(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
         assert_eq!(unsafe { libc::poll(&mut poll, 1, 0) }, 1);
     }
 }

@@ -208,8 +208,10 @@ impl HttpCycle {
         if let Ok(app_headers) = message.get_item(intern!(py, "headers")) {
             for pair in app_headers.try_iter()? {
                 let pair = pair?;
-                let name_object = pair.get_item(0)?;
-                let value_object = pair.get_item(1)?;
+                let (name_object, value_object) = match pair.cast::<pyo3::types::PyTuple>() {
+                    Ok(tuple) if tuple.len() == 2 => (tuple.get_item(0)?, tuple.get_item(1)?),
+                    _ => (pair.get_item(0)?, pair.get_item(1)?),
+                };
                 let name_bytes = name_object.cast::<PyBytes>()?.as_bytes();
                 let value_bytes = value_object.cast::<PyBytes>()?.as_bytes();
                 let name = HeaderName::from_bytes(name_bytes)

@@ -50,13 +50,25 @@ fn has_forwarded(headers: &http::HeaderMap) -> bool {
     headers.contains_key(FOR) || headers.contains_key(PROTO)
 }
 
+unsafe extern "C" {
+    // CPython's own presizing constructor (exported by every supported version): a scope has 14
+    // keys, past the 5 a new dict holds before it resizes twice.
+    fn _PyDict_NewPresized(minused: pyo3::ffi::Py_ssize_t) -> *mut pyo3::ffi::PyObject;
+}
+
+fn presized_dict(py: Python<'_>, size: isize) -> PyResult<Bound<'_, PyDict>> {
+    // SAFETY: called with the GIL held; a NULL result carries a Python error.
+    let dict = unsafe { Bound::from_owned_ptr_or_err(py, _PyDict_NewPresized(size))? };
+    Ok(dict.cast_into::<PyDict>()?)
+}
+
 pub fn build<'py>(
     py: Python<'py>,
     request: &NewRequest,
     settings: &Settings,
 ) -> PyResult<Bound<'py, PyDict>> {
     let head = &request.head;
-    let scope = PyDict::new(py);
+    let scope = presized_dict(py, 16)?;
     scope.set_item(intern!(py, "type"), intern!(py, "http"))?;
     let asgi = PyDict::new(py);
     asgi.set_item(intern!(py, "version"), intern!(py, "3.0"))?;
