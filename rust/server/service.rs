@@ -118,6 +118,10 @@ async fn handle(
         }
     }
     let (head, mut incoming) = request.into_parts();
+    if head.headers.contains_key(http::header::UPGRADE) {
+        // As uvicorn without a WebSocket implementation: said once per request, served as HTTP.
+        shared.bridge.submit(Event::Log(LogLevel::Warning, "Unsupported upgrade request.".into()));
+    }
     let exchange = Exchange::new();
     let expects_continue = head
         .headers
