@@ -31,6 +31,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="one round, tiny budgets, no charts")
     parser.add_argument("--rounds", type=int, help="rounds per side (default: 5, smoke: 1)")
+    parser.add_argument("--load-rounds", type=int, help="end-to-end rounds (default: 3, smoke: 1)")
+    parser.add_argument("--load-seconds", type=int, help="seconds per wrk run, end to end (default: 3, smoke: 1)")
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--output", type=Path, help="where RESULTS.md goes (a partial run: benchmarks/.work/partial)")
     args = parser.parse_args()
@@ -39,6 +41,10 @@ def main() -> int:
     settings = SMOKE if args.smoke else FULL
     if args.rounds:
         settings = settings.with_rounds(args.rounds)
+    if args.load_rounds:
+        settings = replace(settings, load_rounds=args.load_rounds)
+    if args.load_seconds:
+        settings = replace(settings, load_seconds=args.load_seconds)
     partial = set(args.sections) != set(SECTIONS)
     output = args.output or (WORK / "partial" if partial and not args.smoke else settings.output)
     settings = replace(settings, output=output)
@@ -90,7 +96,7 @@ def _verdict(outcome: Outcome) -> int:
         return 0
     for crash in outcome.crashes:
         print(f"CRASH: {crash}", file=sys.stderr)
-    for row in outcome.all_rows:
+    for row in [*outcome.all_rows, *(outcome.end_to_end.failed if outcome.end_to_end else [])]:
         if row.correct is False:
             print(f"OUTPUT DIFFERS OR FAILED: {row.label}: {row.note}", file=sys.stderr)
     return 1

@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from benchmarks.endtoend.run import EndToEnd
+from benchmarks.endtoend.run import LOADS, REQUEST_WORDS, EndToEnd
+from benchmarks.endtoend.servers import SERVERS
 from benchmarks.results import NOISE_BAND, Row
 
 COLOURS = {"faster": "#2a9d5c", "on par": "#9a9a9a", "slower": "#d1495b"}
@@ -35,8 +36,10 @@ def draw(rows: list[Row], end_to_end: EndToEnd | None, folder: Path) -> list[tup
         charts.append(("Speedups, Starlette's own scenarios", "upstream.png"))
     if _routing_chart([row for row in rows if row.group == "routing"], folder / "routing.png"):
         charts.append(("Cost against route count", "routing.png"))
+    if end_to_end is not None and _servers_chart(end_to_end, folder / "servers.png"):
+        charts.append(("End to end, every app on every server, requests per second", "servers.png"))
     if end_to_end is not None and end_to_end.rows and _load_chart(end_to_end, folder / "endtoend.png"):
-        charts.append(("End to end, requests per second", "endtoend.png"))
+        charts.append(("End to end, stock Starlette vs tachyon_engine, requests per second", "endtoend.png"))
     return charts
 
 
@@ -126,18 +129,53 @@ def _load_chart(result: EndToEnd, path: Path) -> bool:
     if not rows:
         return False
     pyplot = _pyplot()
-    figure, axes = pyplot.subplots(figsize=(9, 4.5))
+    figure, axes = pyplot.subplots(figsize=(max(9.0, 0.9 * len(rows)), 4.5))
     width = 0.38
     positions = list(range(len(rows)))
     axes.bar([p - width / 2 for p in positions], [row.stock_rps or 0 for row in rows], width, label="Starlette")
     axes.bar(
         [p + width / 2 for p in positions], [row.candidate_rps or 0 for row in rows], width, label="tachyon_engine"
     )
-    axes.set_xticks(positions, [f"{row.server}\n{row.path}" for row in rows], fontsize=7)
+    axes.set_xticks(positions, [_load_label(row.server, row.connections, row.path) for row in rows], fontsize=6)
     axes.set_ylabel("requests per second (higher is better)")
     axes.set_title("End to end on loopback, wrk", fontsize=10)
     axes.legend(fontsize=8)
     axes.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot.close(figure)
+    return True
+
+
+def _load_label(server: str, connections: int | None, path: str) -> str:
+    # "hello world (/)": the path only, the words are long.
+    level = "" if connections is None else f" c{connections}"
+    return f"{server}{level}\n{path.rpartition(' (')[2].rstrip(')')}"
+
+
+def _servers_chart(result: EndToEnd, path: Path) -> bool:
+    """One panel per concurrency: each app's request, one bar per server."""
+    if not any(load.rps for load in result.loads):
+        return False
+    pyplot = _pyplot()
+    levels = result.connections
+    figure, panels = pyplot.subplots(len(levels), 1, figsize=(11, 3.8 * len(levels)), squeeze=False)
+    width = 0.8 / len(SERVERS)
+    for axes, level in zip((row[0] for row in panels), levels, strict=True):
+        positions = list(range(len(LOADS)))
+        for index, kind in enumerate(SERVERS):
+            values = []
+            for load in LOADS:
+                found = result.find(load.app.name, load.request, kind.name, level)
+                values.append(found.rps if found and found.rps and found.correct else 0.0)
+            offsets = [p + (index - (len(SERVERS) - 1) / 2) * width for p in positions]
+            axes.bar(offsets, values, width, label=kind.name)
+        labels = [f"{load.app.title.replace('`', '')}\n{REQUEST_WORDS[load.request]}" for load in LOADS]
+        axes.set_xticks(positions, labels, fontsize=7)
+        axes.set_ylabel("requests per second")
+        axes.set_title(f"End to end on loopback, wrk, {level} connections (higher is better)", fontsize=10)
+        axes.legend(fontsize=8)
+        axes.grid(axis="y", alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     pyplot.close(figure)

@@ -4,13 +4,14 @@ then every table, each row with its correctness flag."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from benchmarks.endtoend.run import EndToEnd
+from benchmarks.endtoend import targets
+from benchmarks.endtoend.run import LOADS, EndToEnd, Load
 from benchmarks.endtoend.servers import SERVERS
 from benchmarks.environment import Environment
-from benchmarks.results import NOISE_BAND, LoadRow, Row, geometric_mean, verdict
+from benchmarks.results import NOISE_BAND, LoadRow, Row, ServerLoad, geometric_mean, verdict
 from benchmarks.settings import Settings
 
 SECTION_TITLES = {
@@ -43,7 +44,11 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return not self.crashes and all(row.correct is not False for row in self.all_rows)
+        return (
+            not self.crashes
+            and all(row.correct is not False for row in self.all_rows)
+            and not (self.end_to_end and self.end_to_end.failed)
+        )
 
     @property
     def all_rows(self) -> list[Row | LoadRow]:
@@ -176,7 +181,21 @@ def _summary(outcome: Outcome) -> str:
         speedups = [row.speedup for row in outcome.end_to_end.rows if row.speedup is not None]
         if speedups:
             lines.append(
-                f"- End to end (requests per second over loopback): {min(speedups):.2f}x to {max(speedups):.2f}x."
+                "- End to end (requests per second over loopback, tachyon_engine / stock Starlette on the same "
+                f"server): {min(speedups):.2f}x to {max(speedups):.2f}x."
+            )
+    if outcome.end_to_end is not None and outcome.end_to_end.loads:
+        loads, failed = outcome.end_to_end.loads, outcome.end_to_end.failed
+        lines.append(
+            f"- End to end, every app on every server: {len(loads) - len(failed)} of {len(loads)} rows answered "
+            "as the reference did, without errors under load" + (f"; **{len(failed)} did not**." if failed else ".")
+        )
+        judged = [result for result in targets.evaluate(outcome.end_to_end) if result.met is not None]
+        if judged:
+            missed = [result.goal.text for result in judged if not result.met]
+            lines.append(
+                f"- End-to-end targets: {len(judged) - len(missed)} of {len(judged)} met"
+                + (f"; not met: {'; '.join(missed)}." if missed else ".")
             )
     lines += ["", "### Where tachyon_engine is slower than stock today", ""]
     compared = [row for row in outcome.all_rows if row.speedup is not None and row.correct]
@@ -278,44 +297,143 @@ def _escape(text: str) -> str:
 def _end_to_end(outcome: Outcome) -> str:
     result, settings = outcome.end_to_end, outcome.settings
     assert result is not None
-    parts = ["## End to end: uvicorn and granian on loopback, loaded by wrk"]
+    parts = ["## End to end: uvicorn, granian and the tachyon server on loopback, loaded by wrk"]
     if result.skipped:
         parts.append(f"Skipped: {result.skipped}.")
         return "\n\n".join(parts)
     servers = "; ".join(kind.description for kind in SERVERS)
+    levels = " and ".join(f"{level}" for level in result.connections)
+    loaded = "every app's requests" if settings.load_only is None else ", ".join(settings.load_only) + " only"
     parts.append(
         "\n".join(
             [
-                f"- **Load**: {result.wrk_version}, 1 thread, {settings.load_connections} connections, "
-                f"{settings.load_seconds} s per run, {settings.load_rounds} rounds alternating stock and "
-                f"tachyon_engine (after a {settings.load_warmup_seconds} s warm-up of each), median per side; "
-                "server pinned to core 0 and wrk to core 1 (`taskset`), 127.0.0.1 only.",
-                f"- **Servers**: {servers}; both stacks' servers run side by side, only one is loaded at a time.",
-                "- **Correctness**: before loading, the same request to both stacks' servers must get the same "
-                "status, headers (but `date`) and body; any non-2xx answer or socket error under load fails the row.",
-                "- Speedup = tachyon_engine requests/s / stock requests/s.",
+                f"- **Load**: {result.wrk_version}, 1 thread, {levels} connections, {settings.load_seconds} s per "
+                f"run, {_plural(settings.load_rounds, 'round')}: each round loads {loaded} at each concurrency on "
+                "the three servers one after another, the order of the loads reversed and the server that goes "
+                "first rotated from one round to the next"
+                + (
+                    f", after a {settings.load_warmup_seconds} s warm-up of each at {max(result.connections)} "
+                    "connections"
+                    if settings.load_warmup_seconds
+                    else ""
+                )
+                + "; the figures are medians over rounds. Server pinned to core 0 (all its threads and "
+                "processes) and wrk to core 1 (`taskset`), 127.0.0.1 only.",
+                f"- **Servers**: {servers}. Every app runs on every server for the whole section, each in its "
+                "own process that imports one stack only; one is loaded at a time.",
+                "- **Apps**: raw ASGI hello (an ASGI callable that answers `Hello, world!` with content-type and "
+                "content-length, no lifespan: the servers' floor); the demo app of the whole-app scenarios, from "
+                'stock Starlette and from tachyon_engine; FastAPI hello (`@app.get("/")` returning a dict), '
+                "plain and with `tachyon_engine.install()` called in the server process before FastAPI is imported.",
+                "- **Correctness**: before loading, every server's answer to each request (status, headers but "
+                "`date` and `server`, body) must equal the reference's: the stock app on uvicorn, for stock "
+                "Starlette and tachyon_engine alike and for FastAPI plain and with `install()` alike; any non-2xx "
+                "answer or socket error under load fails the row.",
+                "- **Memory**: RSS is VmRSS of the server process and its children (granian's worker) read from "
+                "`/proc` right after each run; the median over rounds.",
             ]
         )
     )
+    parts += ["### Targets", _targets_table(result)]
+    parts.append("### Every app on every server")
+    parts.append(
+        "Requests per second (higher is better), and `x uvicorn` the ratio to uvicorn's on the same app; "
+        "latency percentiles from wrk (lower is better); RSS after the load."
+    )
+    for load in LOADS:
+        parts.append(_servers_table(result, load))
+    parts += [
+        "### Stock Starlette vs tachyon_engine, per server",
+        "Speedup = tachyon_engine requests/s / stock requests/s on the same server and concurrency.",
+    ]
     lines = [
-        "| server | request | Starlette req/s | tachyon_engine req/s | speedup | p50 stock / tachyon | "
+        "| server | connections | request | Starlette req/s | tachyon_engine req/s | speedup | p50 stock / tachyon | "
         "p99 stock / tachyon | same output | note |",
-        "|---|---|---:|---:|---:|---:|---:|:---:|---|",
+        "|---|---:|---|---:|---:|---:|---:|---:|:---:|---|",
     ]
     lines += [_load_line(row) for row in result.rows]
     parts.append("\n".join(lines))
     return "\n\n".join(parts)
 
 
+def _targets_table(result: EndToEnd) -> str:
+    levels = result.connections
+    lines = [
+        "| target | goal | " + " | ".join(f"c{level}" for level in levels) + " | verdict |",
+        "|---|:---:|" + "---:|" * len(levels) + ":---:|",
+    ]
+    for outcome in targets.evaluate(result):
+        cells = []
+        for level in levels:
+            if level not in outcome.ratios:
+                cells.append("")
+            elif outcome.ratios[level] is None:
+                cells.append("-")
+            else:
+                cells.append(f"**{outcome.ratios[level]:.2f}x** ({outcome.figures[level]})")
+        lines.append(f"| {outcome.goal.text} | {outcome.goal.wanted} | {' | '.join(cells)} | {outcome.verdict} |")
+    lines.append("")
+    lines.append(
+        "Throughput targets are judged at every concurrency, the p99 targets at the highest one "
+        "(their ratio is uvicorn's p99 / the tachyon server's: 1.00x or more is no worse); a target "
+        "whose measurements are missing or answered wrong is n/a."
+    )
+    return "\n".join(lines)
+
+
+def _servers_table(result: EndToEnd, load: Load) -> str:
+    title = f"#### {load.title} (`{load.target.partition('?')[0]}`)"
+    lines = ["| | " + " | ".join(kind.name for kind in SERVERS) + " |", "|---|" + "---:|" * len(SERVERS)]
+
+    def row(label: str, cell: Callable[[ServerLoad | None, ServerLoad | None], str], level: int) -> None:
+        baseline = result.find(load.app.name, load.request, SERVERS[0].name, level)
+        cells = [cell(result.find(load.app.name, load.request, kind.name, level), baseline) for kind in SERVERS]
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+
+    for level in result.connections:
+        row(f"c{level} req/s", lambda m, _: _rps(m.rps if m else None), level)
+        row(
+            f"c{level} x {SERVERS[0].name}",
+            lambda m, base: ratio(m.rps / base.rps if m and base and m.rps and base.rps else None),
+            level,
+        )
+        row(
+            f"c{level} p50 / p99",
+            lambda m, _: f"{_ms(m.p50_ms if m else None)} / {_ms(m.p99_ms if m else None)}",
+            level,
+        )
+        row(f"c{level} RSS", lambda m, _: "-" if m is None or m.rss_mib is None else f"{m.rss_mib:.0f} MiB", level)
+    measurements = [
+        measurement
+        for kind in SERVERS
+        for level in result.connections
+        if (measurement := result.find(load.app.name, load.request, kind.name, level)) is not None
+    ]
+
+    def correct(measurement: ServerLoad | None, _: ServerLoad | None) -> str:
+        if measurement is None:
+            return flag(None)
+        return flag(all(m.correct for m in measurements if m.server == measurement.server))
+
+    row("same output, no errors", correct, result.connections[0])
+    table = "\n".join(lines)
+    notes = dict.fromkeys((m.server, m.note) for m in measurements if m.note)
+    if not notes:
+        return f"{title}\n\n{table}"
+    return f"{title}\n\n{table}\n\n" + "\n".join(f"- {server}: {_escape(note)}" for server, note in notes)
+
+
+def _rps(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} ms"
+
+
 def _load_line(row: LoadRow) -> str:
-    def rps(value: float | None) -> str:
-        return "-" if value is None else f"{value:,.0f}"
-
-    def ms(value: float | None) -> str:
-        return "-" if value is None else f"{value:.2f} ms"
-
     return (
-        f"| {row.server} | {row.path} | {rps(row.stock_rps)} | {rps(row.candidate_rps)} | {ratio(row.speedup)} | "
-        f"{ms(row.stock_p50_ms)} / {ms(row.candidate_p50_ms)} | {ms(row.stock_p99_ms)} / {ms(row.candidate_p99_ms)} | "
-        f"{flag(row.correct)} | {_escape(row.note)} |"
+        f"| {row.server} | {row.connections or '-'} | {row.path} | {_rps(row.stock_rps)} | {_rps(row.candidate_rps)} | "
+        f"{ratio(row.speedup)} | {_ms(row.stock_p50_ms)} / {_ms(row.candidate_p50_ms)} | "
+        f"{_ms(row.stock_p99_ms)} / {_ms(row.candidate_p99_ms)} | {flag(row.correct)} | {_escape(row.note)} |"
     )

@@ -60,16 +60,46 @@ class LoadRow:
     candidate_p99_ms: float | None
     correct: bool | None
     note: str = ""
+    # wrk's concurrent connections (None: the one level of the run).
+    connections: int | None = None
 
     @property
     def label(self) -> str:
-        return f"end to end / {self.server}: {self.path}"
+        level = "" if self.connections is None else f" c{self.connections}"
+        return f"end to end / {self.server}{level}: {self.path}"
 
     @property
     def speedup(self) -> float | None:
         if not self.stock_rps or not self.candidate_rps:
             return None
         return self.candidate_rps / self.stock_rps
+
+    @property
+    def crashed(self) -> bool:
+        return self.note.startswith("error")
+
+
+@dataclass
+class ServerLoad:
+    """One app's request on one server at one concurrency, end to end: medians over rounds, the
+    server's memory after the load, and whether its answer equalled the reference answer."""
+
+    app: str
+    request: str
+    server: str
+    connections: int
+    rps: float | None
+    p50_ms: float | None
+    p99_ms: float | None
+    # VmRSS of the server and its child processes after each run, in MiB; the median.
+    rss_mib: float | None
+    correct: bool | None
+    note: str = ""
+    rounds_rps: list[float] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"end to end / {self.server} c{self.connections}: {self.app} {self.request}"
 
     @property
     def crashed(self) -> bool:

@@ -23,11 +23,15 @@ class Settings:
     # The in-process parser benchmark (benchmarks.parsers): rounds and time per side per round.
     parser_rounds: int
     parser_budget_ms: float
-    # End to end: rounds, seconds per wrk run, concurrent connections.
+    # End to end: rounds, seconds per wrk run, wrk's concurrent connections (each level is a
+    # column of the matrix), seconds of warm-up per app and server (at the highest level).
     load_rounds: int
     load_seconds: int
-    load_connections: int
+    load_connections: tuple[int, ...]
     load_warmup_seconds: int
+    # The (app, request) pairs loaded by wrk, by name (benchmarks.endtoend.run.LOADS); None: all of
+    # them. Every app is served by every server and answers the correctness check either way.
+    load_only: tuple[str, ...] | None
     charts: bool
     output: Path
 
@@ -45,9 +49,10 @@ FULL = Settings(
     parser_rounds=9,
     parser_budget_ms=20.0,
     load_rounds=3,
-    load_seconds=5,
-    load_connections=32,
+    load_seconds=3,
+    load_connections=(32, 256),
     load_warmup_seconds=1,
+    load_only=None,
     charts=True,
     output=HERE,
 )
@@ -63,8 +68,9 @@ SMOKE = Settings(
     parser_budget_ms=1.0,
     load_rounds=1,
     load_seconds=1,
-    load_connections=8,
+    load_connections=(8,),
     load_warmup_seconds=0,
+    load_only=("starlette hello", "tachyon_engine hello"),
     charts=False,
     output=WORK / "smoke",
 )

@@ -1,1 +1,1 @@
-"""End to end: the same app on uvicorn and on granian, loaded by wrk over loopback."""
+"""End to end: every app on uvicorn, on granian and on the tachyon server, loaded by wrk over loopback."""

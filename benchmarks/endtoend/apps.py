@@ -1,17 +1,79 @@
 """App factories for the servers (`--factory benchmarks.endtoend.apps:starlette_app`): each server
-process builds its app from one stack only."""
+process builds its app from one stack only. Every import is inside its factory, so a process
+imports nothing of the other stacks (and FastAPI only after `install()` where that is asked)."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-from benchmarks.scenarios.apps import demo_app
-from benchmarks.stacks import CANDIDATE_PACKAGE, REFERENCE_PACKAGE, load
+HELLO = b"Hello, world!"
+_RAW_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(HELLO)).encode())]
+
+
+async def _raw_hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":  # lifespan (and anything else): not handled, the server goes on
+        raise RuntimeError(f"raw ASGI hello serves HTTP only, not {scope['type']!r}")
+    await send({"type": "http.response.start", "status": 200, "headers": _RAW_HEADERS})
+    await send({"type": "http.response.body", "body": HELLO})
+
+
+def raw_asgi_app() -> Any:
+    """The floor of every server: an ASGI callable answering 200 "Hello, world!" to any request,
+    without reading the request. A lifespan scope raises, which servers take as "no lifespan"."""
+    return _raw_hello
 
 
 def starlette_app() -> Any:
+    from benchmarks.scenarios.apps import demo_app
+    from benchmarks.stacks import REFERENCE_PACKAGE, load
+
     return demo_app(load(REFERENCE_PACKAGE))
 
 
 def tachyon_engine_app() -> Any:
+    from benchmarks.scenarios.apps import demo_app
+    from benchmarks.stacks import CANDIDATE_PACKAGE, load
+
     return demo_app(load(CANDIDATE_PACKAGE))
+
+
+def fastapi_app() -> Any:
+    """Stock FastAPI: hello world answering JSON."""
+    installed = sys.modules.get("tachyon_engine")
+    if installed is not None and installed.is_installed():
+        raise RuntimeError("tachyon_engine.install() ran in the plain FastAPI server (TACHYON_ENGINE_INSTALL set?)")
+    return _fastapi_hello()
+
+
+def fastapi_install_app() -> Any:
+    """The same app after `tachyon_engine.install()`, called before FastAPI is imported, as the
+    README says to do; refuses to serve if `install()` did not engage on FastAPI."""
+    if "fastapi" in sys.modules:
+        raise RuntimeError("fastapi was imported before tachyon_engine.install() in this process")
+    import tachyon_engine
+
+    tachyon_engine.install()
+    app = _fastapi_hello()
+    applied = [
+        target
+        for target, replacement in tachyon_engine.installed_patches().items()
+        if target.startswith("fastapi.") and not replacement.startswith(("skipped", "waiting"))
+    ]
+    if not applied:
+        raise RuntimeError(
+            f"tachyon_engine.install() replaced nothing in FastAPI: {tachyon_engine.installed_patches()}"
+        )
+    return app
+
+
+def _fastapi_hello() -> Any:
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.get("/")
+    async def hello() -> dict[str, str]:
+        return {"message": "Hello, world!"}
+
+    return app

@@ -1,95 +1,212 @@
-"""Serves the demo app from each stack with each server, loads it with wrk in alternating order,
-and checks that both stacks answer the same bytes over the wire."""
+"""Serves every app from every server (uvicorn, granian, the tachyon server), checks that each
+request gets the same bytes from every server and from the stock and accelerated variants of an
+app, then loads each (app, request, server) with wrk at each concurrency, in alternating order
+across rounds. The stock-vs-tachyon_engine comparison rows of the README come out of the same runs."""
 
 from __future__ import annotations
 
 import http.client
+import subprocess
 from collections import defaultdict
+from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
-from benchmarks.comparison import CANDIDATE, REFERENCE
 from benchmarks.endtoend import wrk
-from benchmarks.endtoend.servers import HOST, SERVERS, Server, ServerKind
+from benchmarks.endtoend.servers import HOST, SERVERS, Server
 from benchmarks.processes import alternating
-from benchmarks.results import LoadRow, median
+from benchmarks.results import LoadRow, ServerLoad, median
 from benchmarks.scenarios.apps import PARAMS_PATH, PARAMS_QUERY
 from benchmarks.scenarios.asgi import BROWSER_HEADERS
 from benchmarks.settings import Settings
 
-FACTORIES = {
-    REFERENCE: "benchmarks.endtoend.apps:starlette_app",
-    CANDIDATE: "benchmarks.endtoend.apps:tachyon_engine_app",
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class App:
+    name: str
+    title: str
+    factory: str
+    # The apps of one family answer alike: a stock app and its accelerated twin.
+    family: str
+    requests: tuple[str, ...]
+
+
+APPS = (
+    App("raw", "raw ASGI", "benchmarks.endtoend.apps:raw_asgi_app", "raw", ("hello",)),
+    App("starlette", "Starlette", "benchmarks.endtoend.apps:starlette_app", "starlette", ("hello", "params")),
+    App(
+        "tachyon_engine",
+        "tachyon_engine",
+        "benchmarks.endtoend.apps:tachyon_engine_app",
+        "starlette",
+        ("hello", "params"),
+    ),
+    App("fastapi", "FastAPI", "benchmarks.endtoend.apps:fastapi_app", "fastapi", ("hello",)),
+    App(
+        "fastapi_install",
+        "FastAPI + `install()`",
+        "benchmarks.endtoend.apps:fastapi_install_app",
+        "fastapi",
+        ("hello",),
+    ),
+)
+APP_BY_NAME = {app.name: app for app in APPS}
+# request -> (label, target). The labels are the comparison rows' (and the README's).
+REQUESTS = {
+    "hello": ("hello world", "/"),
+    "params": ("path + query + header + cookie -> JSON", f"{PARAMS_PATH}?{PARAMS_QUERY.decode()}"),
 }
-PATHS = {
-    "hello world": "/",
-    "path + query + header + cookie -> JSON": f"{PARAMS_PATH}?{PARAMS_QUERY.decode()}",
-}
+# The requests in short, for the targets and the charts.
+REQUEST_WORDS = {"hello": "hello", "params": "params route"}
 # The request headers of the in-process scenarios (wrk sets Host and the connection itself).
 HEADERS = {name.decode(): value.decode() for name, value in BROWSER_HEADERS if name not in (b"host", b"connection")}
-# Set by the server, not the app, and different on every answer.
-_VOLATILE_HEADERS = {"date"}
+# Set by the server, not the app: `date` differs on every answer, `server` names the server.
+_SERVER_HEADERS = {"date", "server"}
+
+
+@dataclass(frozen=True)
+class Load:
+    """One request of one app: what wrk loads on each server."""
+
+    app: App
+    request: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.app.name} {self.request}"
+
+    @property
+    def title(self) -> str:
+        return f"{self.app.title}: {REQUESTS[self.request][0]}"
+
+    @property
+    def target(self) -> str:
+        return REQUESTS[self.request][1]
+
+
+LOADS = tuple(Load(app, request) for app in APPS for request in app.requests)
 
 
 @dataclass
 class EndToEnd:
+    # Stock Starlette vs tachyon_engine per server, request and concurrency (the README's rows).
     rows: list[LoadRow] = field(default_factory=list)
+    # Every app, request, server and concurrency.
+    loads: list[ServerLoad] = field(default_factory=list)
+    connections: tuple[int, ...] = ()
     crashes: list[str] = field(default_factory=list)
     # Why the section did not run, when it did not.
     skipped: str = ""
     wrk_version: str = ""
+
+    def find(self, app: str, request: str, server: str, connections: int) -> ServerLoad | None:
+        for load in self.loads:
+            if (load.app, load.request, load.server, load.connections) == (app, request, server, connections):
+                return load
+        return None
+
+    @property
+    def failed(self) -> list[ServerLoad]:
+        return [load for load in self.loads if load.correct is False]
+
+
+# (app name, server name)
+_Key = tuple[str, str]
+# (app name, request, server name, connections)
+_SampleKey = tuple[str, str, str, int]
+
+
+@dataclass
+class _Samples:
+    runs: dict[_SampleKey, list[wrk.LoadResult]] = field(default_factory=lambda: defaultdict(list))
+    rss_mib: dict[_SampleKey, list[float]] = field(default_factory=lambda: defaultdict(list))
+    problems: dict[_SampleKey, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # Servers that exited under load: every row of theirs is suspect.
+    exited: dict[_Key, str] = field(default_factory=dict)
 
 
 def run(settings: Settings, log: Path) -> EndToEnd:
     path, why_not = wrk.ensure_wrk()
     if path is None:
         return EndToEnd(skipped=why_not)
-    result = EndToEnd(wrk_version=wrk.version(path))
-    for kind in SERVERS:
-        try:
-            result.rows += _run_server(settings, log, kind, path)
-        except Exception as exc:  # a server that does not start fails its rows, not the run
-            result.crashes.append(f"{kind.name}: {type(exc).__name__}: {exc}")
-            result.rows += [_failed_row(kind, label, str(exc)) for label in PATHS]
+    unknown = set(settings.load_only or ()) - {load.name for load in LOADS}
+    if unknown:
+        raise ValueError(f"unknown end-to-end loads {sorted(unknown)}: the loads are {[load.name for load in LOADS]}")
+    loads = [load for load in LOADS if settings.load_only is None or load.name in settings.load_only]
+    result = EndToEnd(wrk_version=wrk.version(path), connections=settings.load_connections)
+    samples = _Samples()
+    with ExitStack() as stack:
+        servers, failures = _start(stack, log)
+        result.crashes += failures.values()
+        answers = _check(servers)
+        _measure(settings, path, servers, loads, samples, result.crashes)
+    result.loads = [
+        _server_load(load, kind.name, connections, samples, answers, failures)
+        for load in LOADS
+        for connections in settings.load_connections
+        for kind in SERVERS
+    ]
+    result.rows = _comparison_rows(result)
     return result
 
 
-def _run_server(settings: Settings, log: Path, kind: ServerKind, wrk_path: str) -> list[LoadRow]:
-    with (
-        Server(kind, FACTORIES[REFERENCE], log / f"{kind.name}-starlette.log") as reference,
-        Server(kind, FACTORIES[CANDIDATE], log / f"{kind.name}-tachyon_engine.log") as candidate,
-    ):
-        servers = {REFERENCE: reference, CANDIDATE: candidate}
-        mismatches = {label: _compare(reference, candidate, target) for label, target in PATHS.items()}
-        samples: dict[tuple[str, str], list[wrk.LoadResult]] = defaultdict(list)
-        if settings.load_warmup_seconds:
-            for target in PATHS.values():
-                for server in servers.values():
-                    wrk.run(
-                        wrk_path, server.url(target), settings.load_warmup_seconds, settings.load_connections, HEADERS
-                    )
-        for round_index in range(settings.load_rounds):
-            for label, target in PATHS.items():
-                for side in alternating((REFERENCE, CANDIDATE), round_index):
-                    print(
-                        f"  {kind.name} round {round_index + 1}/{settings.load_rounds}: {label} on {side}", flush=True
-                    )
-                    url = servers[side].url(target)
-                    samples[label, side].append(
-                        wrk.run(wrk_path, url, settings.load_seconds, settings.load_connections, HEADERS)
-                    )
-    return [
-        _row(kind, label, samples[label, REFERENCE], samples[label, CANDIDATE], mismatches[label]) for label in PATHS
-    ]
+def _start(stack: ExitStack, log: Path) -> tuple[dict[_Key, Server], dict[_Key, str]]:
+    """Every app on every server, all started at once, then waited for; a server that does not
+    answer fails its rows, not the run."""
+    started: dict[_Key, Server] = {}
+    failures: dict[_Key, str] = {}
+    for app in APPS:
+        for kind in SERVERS:
+            try:
+                server = Server(kind, app.factory, log / f"{kind.name}-{app.name}.log")
+            except OSError as exc:
+                failures[app.name, kind.name] = f"{app.name} on {kind.name}: {type(exc).__name__}: {exc}"
+                continue
+            stack.callback(server.stop)
+            started[app.name, kind.name] = server
+    servers = {}
+    for key, server in started.items():
+        try:
+            server.wait_ready()
+            servers[key] = server
+        except Exception as exc:
+            server.stop()
+            failures[key] = f"{key[0]} on {key[1]}: {exc} (log: {server.log_path})"
+    return servers, failures
 
 
-def _compare(reference: Server, candidate: Server, target: str) -> str:
-    """What differs between the two stacks' answers to the same request, or ""."""
-    answers = [_fetch(server, target) for server in (reference, candidate)]
-    if answers[0] == answers[1]:
-        return ""
-    return f"answers differ: {answers[0]!r:.200} vs {answers[1]!r:.200}"
+def _check(servers: dict[_Key, Server]) -> dict[tuple[str, str, str], str]:
+    """What is wrong with each (app, request, server)'s answer, or "": in each family, every
+    server's answer to a request must equal the reference's (the first app of the family on
+    the first server that runs it: stock on uvicorn), but for the `date` and `server` headers."""
+    problems: dict[tuple[str, str, str], str] = {}
+    for family in dict.fromkeys(app.family for app in APPS):
+        members = [app for app in APPS if app.family == family]
+        for request in dict.fromkeys(request for app in members for request in app.requests):
+            reference: tuple[str, object] | None = None
+            for app in members:
+                for kind in SERVERS:
+                    server = servers.get((app.name, kind.name))
+                    if server is None or request not in app.requests:
+                        continue
+                    where = f"{app.title} on {kind.name}"
+                    try:
+                        answer: object = _fetch(server, REQUESTS[request][1])
+                    except Exception as exc:
+                        problems[app.name, request, kind.name] = f"error: {type(exc).__name__}: {exc}"
+                        continue
+                    if reference is None:
+                        reference = (where, answer)
+                    elif answer != reference[1]:
+                        problems[app.name, request, kind.name] = (
+                            f"answer differs from {reference[0]}'s: {answer!r:.300} vs {reference[1]!r:.300}"
+                        )
+    return problems
 
 
 def _fetch(server: Server, target: str) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -101,28 +218,128 @@ def _fetch(server: Server, target: str) -> tuple[int, list[tuple[str, str]], byt
         body = response.read()
     finally:
         connection.close()
-    return response.status, [h for h in headers if h[0] not in _VOLATILE_HEADERS], body
+    return response.status, [h for h in headers if h[0] not in _SERVER_HEADERS], body
 
 
-def _row(
-    kind: ServerKind, label: str, stock: list[wrk.LoadResult], candidate: list[wrk.LoadResult], mismatch: str
-) -> LoadRow:
-    errors = [f"{side}: {r.errors}" for side, runs in (("stock", stock), ("tachyon_engine", candidate)) for r in runs]
-    problems = [mismatch] if mismatch else []
-    problems += [error for error in errors if not error.endswith(": ")]
-    return LoadRow(
-        server=kind.name,
-        path=f"{label} ({urlsplit(PATHS[label]).path})",
-        stock_rps=median(r.requests_per_s for r in stock),
-        candidate_rps=median(r.requests_per_s for r in candidate),
-        stock_p50_ms=median(r.p50_ms for r in stock),
-        candidate_p50_ms=median(r.p50_ms for r in candidate),
-        stock_p99_ms=median(r.p99_ms for r in stock),
-        candidate_p99_ms=median(r.p99_ms for r in candidate),
+def rotated(items: Sequence[T], round_index: int) -> list[T]:
+    """The items, starting one further on each round: with three servers, each goes first once
+    in three rounds."""
+    start = round_index % len(items)
+    return [*items[start:], *items[:start]]
+
+
+def _measure(
+    settings: Settings,
+    wrk_path: str,
+    servers: dict[_Key, Server],
+    loads: list[Load],
+    samples: _Samples,
+    crashes: list[str],
+) -> None:
+    def one(load: Load, server: Server, seconds: int, connections: int) -> wrk.LoadResult | None:
+        if not server.alive:
+            return None
+        try:
+            return wrk.run(wrk_path, server.url(load.target), seconds, connections, HEADERS)
+        except (subprocess.SubprocessError, OSError, ValueError) as exc:
+            key = (load.app.name, load.request, server.kind.name, connections)
+            samples.problems[key].append(f"error: wrk: {type(exc).__name__}: {exc}")
+            return None
+        finally:
+            if not server.alive and (load.app.name, server.kind.name) not in samples.exited:
+                message = f"{load.app.name} on {server.kind.name}: exited with code {server.process.returncode}"
+                samples.exited[load.app.name, server.kind.name] = message
+                crashes.append(f"{message} (log: {server.log_path})")
+
+    def each_server(load: Load, round_index: int) -> list[Server]:
+        found = (servers.get((load.app.name, kind.name)) for kind in rotated(SERVERS, round_index))
+        return [server for server in found if server is not None]
+
+    if settings.load_warmup_seconds:
+        print(f"  warm-up: {settings.load_warmup_seconds} s per app and server", flush=True)
+        for load in loads:
+            for server in each_server(load, 0):
+                one(load, server, settings.load_warmup_seconds, max(settings.load_connections))
+    jobs = [(connections, load) for connections in settings.load_connections for load in loads]
+    for round_index in range(settings.load_rounds):
+        print(
+            f"  round {round_index + 1}/{settings.load_rounds}: {len(jobs)} loads x {len(SERVERS)} servers", flush=True
+        )
+        for connections, load in alternating(jobs, round_index):
+            for server in each_server(load, round_index):
+                key = (load.app.name, load.request, server.kind.name, connections)
+                sample = one(load, server, settings.load_seconds, connections)
+                if sample is None:
+                    continue
+                samples.runs[key].append(sample)
+                rss = server.rss_mib()
+                if rss is not None:
+                    samples.rss_mib[key].append(rss)
+                if sample.errors:
+                    samples.problems[key].append(sample.errors)
+
+
+def _server_load(
+    load: Load,
+    server: str,
+    connections: int,
+    samples: _Samples,
+    answers: dict[tuple[str, str, str], str],
+    failures: dict[_Key, str],
+) -> ServerLoad:
+    key = (load.app.name, load.request, server, connections)
+    runs = samples.runs.get(key, [])
+    failure = failures.get((load.app.name, server))
+    problems = [f"error: did not start: {failure}"] if failure else []
+    if (load.app.name, server) in samples.exited:
+        problems.append(f"error: {samples.exited[load.app.name, server]}")
+    if answers.get(key[:3]):
+        problems.append(answers[key[:3]])
+    problems += samples.problems.get(key, [])
+    return ServerLoad(
+        app=load.app.name,
+        request=load.request,
+        server=server,
+        connections=connections,
+        rps=median(r.requests_per_s for r in runs),
+        p50_ms=median(r.p50_ms for r in runs),
+        p99_ms=median(r.p99_ms for r in runs),
+        rss_mib=median(samples.rss_mib.get(key, [])),
         correct=not problems,
         note="; ".join(dict.fromkeys(problems)),
+        rounds_rps=[r.requests_per_s for r in runs],
     )
 
 
-def _failed_row(kind: ServerKind, label: str, error: str) -> LoadRow:
-    return LoadRow(kind.name, label, None, None, None, None, None, None, False, f"error: {error}")
+def _comparison_rows(result: EndToEnd) -> list[LoadRow]:
+    """Stock Starlette vs tachyon_engine on each server, for each request measured on both."""
+    rows = []
+    for connections in result.connections:
+        for kind in SERVERS:
+            for request, (label, target) in REQUESTS.items():
+                stock = result.find("starlette", request, kind.name, connections)
+                candidate = result.find("tachyon_engine", request, kind.name, connections)
+                if stock is None or candidate is None:
+                    continue
+                if stock.rps is None and candidate.rps is None and stock.correct and candidate.correct:
+                    continue  # not loaded in this run (the smoke pass loads a few)
+                rows.append(
+                    LoadRow(
+                        server=kind.name,
+                        path=f"{label} ({urlsplit(target).path})",
+                        stock_rps=stock.rps,
+                        candidate_rps=candidate.rps,
+                        stock_p50_ms=stock.p50_ms,
+                        candidate_p50_ms=candidate.p50_ms,
+                        stock_p99_ms=stock.p99_ms,
+                        candidate_p99_ms=candidate.p99_ms,
+                        correct=bool(stock.correct and candidate.correct),
+                        note="; ".join(
+                            f"{side}: {load.note}"
+                            for side, load in (("stock", stock), ("tachyon_engine", candidate))
+                            if load.note
+                        ),
+                        connections=connections,
+                    )
+                )
+    return rows
