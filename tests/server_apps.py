@@ -119,6 +119,11 @@ async def _stream_empty(scope: Scope, send: Send, body: bytes) -> None:
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
+async def _unsized(scope: Scope, send: Send, body: bytes) -> None:
+    # One body message, without a Content-Length: uvicorn sends it chunked.
+    await _respond(send, 200, [(b"content-type", b"text/plain")], b"no length given")
+
+
 async def _no_content(scope: Scope, send: Send, body: bytes) -> None:
     await send({"type": "http.response.start", "status": 204, "headers": [(b"x-empty", b"yes")]})
     await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -170,6 +175,7 @@ BEHAVIOURS: dict[bytes, Callable[[Scope, Send, bytes], Awaitable[None]]] = {
     b"ok": _ok,
     b"stream": _stream,
     b"stream-empty": _stream_empty,
+    b"unsized": _unsized,
     b"204": _no_content,
     b"304": _not_modified,
     b"head-length": _head_length,

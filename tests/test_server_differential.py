@@ -11,13 +11,14 @@ them), interleaved duplicate request headers (hyper groups them by name), `asgi.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from server_support import (
     Connection,
     Exchange,
@@ -30,7 +31,7 @@ from server_support import (
     wait_ready,
 )
 
-EXAMPLES = 120
+EXAMPLES = 250
 
 
 @pytest.fixture(scope="module")
@@ -88,12 +89,72 @@ def _describe(data: bytes | Sequence[bytes], theirs: Observed, ours: Observed) -
     )
 
 
+def _as_documented(theirs: Observed, trailers: Sequence[Sequence[tuple[str, str]]]) -> None:
+    """uvicorn's observation turned into what this server documents it does instead (README,
+    "Known differences from uvicorn"), so that everything else is still compared:
+
+    - an HTTP/1.0 request is answered with an HTTP/1.0 status line, and a body without a length is
+      delimited by the end of the connection (hyper: chunked encoding is HTTP/1.1 only), where
+      uvicorn sends chunked encoding to an HTTP/1.0 client;
+    - a chunked request's trailer fields stay out of `scope["headers"]` (httptools appends them
+      to the headers list uvicorn already handed to the app, when they arrive before it starts).
+    """
+    records = theirs.records
+    versions = [record["scope"].get("http_version") for record in records]
+    finals = [response for response in theirs.exchange.responses if not response.interim]
+    for response, version in zip(finals, versions, strict=False):
+        if version == "1.0":
+            response.version = b"HTTP/1.0"
+            if response.framing == "chunked":
+                # Delimited by the end of the connection, a cut-off body looks complete.
+                response.framing = "close"
+                response.complete = True
+                response.headers = [(n, v) for n, v in response.headers if n.lower() != b"transfer-encoding"]
+    # `Expect: 100-continue` on a request with no body to wait for: hyper sends no interim answer.
+    kept: list[Any] = []
+    index = 0
+    for response in theirs.exchange.responses:
+        if response.interim and index < len(records) and _no_body_to_wait_for(records[index]):
+            continue
+        kept.append(response)
+        index += not response.interim
+    theirs.exchange.responses[:] = kept
+    for record, fields in zip(records, trailers, strict=False):
+        headers = list(record["scope"]["headers"])
+        # Trailer fields were appended after the head's: take each from the end.
+        for name, value in reversed(fields):
+            wanted = (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for position in range(len(headers) - 1, -1, -1):
+                if _header_bytes(headers[position]) == wanted:
+                    del headers[position]
+                    break
+        record["scope"]["headers"] = headers
+
+
+def _no_body_to_wait_for(record: dict[str, Any]) -> bool:
+    fields = [_header_bytes(item) for item in record["scope"]["headers"]]
+    pairs = {pair for pair in fields if pair is not None}
+    names = {name for name, _ in pairs}
+    if (b"expect", b"100-continue") not in {(n, v.lower()) for n, v in pairs}:
+        return False
+    return (b"content-length", b"0") in pairs or not names & {b"content-length", b"transfer-encoding"}
+
+
+def _header_bytes(item: Any) -> tuple[bytes, bytes] | None:
+    try:
+        name, value = item["tuple"]
+        return name["bytes"].lower().encode("latin-1"), value["bytes"].encode("latin-1")
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
 def differential(
     pair: tuple[Server, Server],
     data: bytes | Sequence[bytes],
     methods: Sequence[str],
     *,
     check_close: bool = False,
+    trailers: Sequence[Sequence[tuple[str, str]]] | None = None,
     **options: Any,
 ) -> tuple[Observed, Observed]:
     """Sends `data` to both servers and asserts they behave the same; returns both observations."""
@@ -102,6 +163,7 @@ def differential(
         options.setdefault("linger", 0.4)
     theirs = _observe(uvicorn, data, methods, **options)
     ours = _observe(tachyon, data, methods, **options)
+    _as_documented(theirs, trailers or [])
     description = _describe(data, theirs, ours)
     assert [record_view(r) for r in ours.records] == [record_view(r) for r in theirs.records], (
         "the app saw different requests" + description
@@ -185,16 +247,6 @@ CRAFTED: dict[str, tuple[bytes, list[str]]] = {
         ),
         ["POST"],
     ),
-    "chunked-trailers": (
-        raw(
-            "POST /c HTTP/1.1",
-            HOST,
-            "Transfer-Encoding: chunked",
-            "Trailer: X-Checksum",
-            body=b"4\r\nabcd\r\n0\r\nX-Checksum: 1234\r\nX-Other: o\r\n\r\n",
-        ),
-        ["POST"],
-    ),
     "chunked-uppercase-hex-and-zeros": (
         raw("POST /c HTTP/1.1", HOST, "Transfer-Encoding: chunked", body=b"000B\r\nhello world\r\n00\r\n\r\n"),
         ["POST"],
@@ -217,12 +269,12 @@ CRAFTED: dict[str, tuple[bytes, list[str]]] = {
         raw("POST /e HTTP/1.1", HOST, "Expect: 100-continue", "Content-Length: 4", body=b"data"),
         ["POST"],
     ),
-    "expect-continue-no-body": (raw("GET /e HTTP/1.1", HOST, "Expect: 100-continue"), ["GET"]),
     "head-with-length": (raw("HEAD /h HTTP/1.1", HOST, "x-app: head-length"), ["HEAD"]),
     "head-default": (raw("HEAD /h HTTP/1.1", HOST), ["HEAD"]),
     "head-streamed": (raw("HEAD /h HTTP/1.1", HOST, "x-app: stream"), ["HEAD"]),
     "streamed-response": (raw("GET /s HTTP/1.1", HOST, "x-app: stream"), ["GET"]),
     "streamed-empty-response": (raw("GET /s HTTP/1.1", HOST, "x-app: stream-empty"), ["GET"]),
+    "one-body-message-without-length": (raw("GET /s HTTP/1.1", HOST, "x-app: unsized"), ["GET"]),
     "no-content": (raw("DELETE /x HTTP/1.1", HOST, "x-app: 204"), ["DELETE"]),
     "not-modified": (raw("GET /x HTTP/1.1", HOST, "x-app: 304", 'If-None-Match: "v1"'), ["GET"]),
     "duplicate-response-headers": (raw("GET /x HTTP/1.1", HOST, "x-app: duplicates"), ["GET"]),
@@ -280,6 +332,39 @@ CLOSING: dict[str, tuple[bytes, list[str]]] = {
 def test_crafted_request(servers: tuple[Server, Server], name: str) -> None:
     data, methods = CRAFTED[name]
     differential(servers, data, methods)
+
+
+def test_chunked_trailers(servers: tuple[Server, Server]) -> None:
+    data = raw(
+        "POST /c HTTP/1.1",
+        HOST,
+        "Transfer-Encoding: chunked",
+        "Trailer: X-Checksum",
+        body=b"4\r\nabcd\r\n0\r\nX-Checksum: 1234\r\nX-Other: o\r\n\r\n",
+    )
+    differential(servers, data, ["POST"], trailers=[[("X-Checksum", "1234"), ("X-Other", "o")]])
+
+
+def test_chunk_extension_with_whitespace_is_accepted(servers: tuple[Server, Server]) -> None:
+    """RFC 9112 (7.1.1) allows whitespace before a chunk extension's ';': hyper accepts it, where
+    uvicorn (httptools) answers 400. A documented difference: the body is read as sent."""
+    _, tachyon = servers
+    data = raw("POST /c HTTP/1.1", HOST, "Transfer-Encoding: chunked", body=b"3 ;e=1\r\nabc\r\n0\r\n\r\n")
+    ours = _observe(tachyon, data, ["POST"])
+    assert [r.status for r in ours.exchange.responses] == [200], ours.exchange.raw
+    assert [record["body"] for record in ours.records] == [{"bytes": "abc"}], ours.records
+
+
+def test_expect_continue_without_a_body_gets_no_interim_response(servers: tuple[Server, Server]) -> None:
+    """With no body to wait for, hyper sends no `100 Continue` (RFC 9110 15.2.1 lets a server omit
+    it); uvicorn sends one at the app's first receive(). The final response is the same."""
+    uvicorn, tachyon = servers
+    data = raw("GET /e HTTP/1.1", HOST, "Expect: 100-continue")
+    theirs, ours = (_observe(server, data, ["GET"]) for server in (uvicorn, tachyon))
+    assert [r.status for r in ours.exchange.responses] == [200], ours.exchange.raw
+    finals = [r for r in theirs.exchange.responses if not r.interim]
+    assert [response_view(r) for r in ours.exchange.responses] == [response_view(r) for r in finals]
+    assert [record_view(r) for r in ours.records] == [record_view(r) for r in theirs.records]
 
 
 @pytest.mark.parametrize("name", list(CLOSING))
@@ -417,7 +502,8 @@ _VALUE_CHARS = [chr(c) for c in range(0x21, 0x7F)] + [" ", "\t"] + [chr(c) for c
 header_values = st.text(alphabet=_VALUE_CHARS, max_size=20).map(lambda v: v.strip(" \t"))
 header_lists = st.lists(st.tuples(header_names, header_values), max_size=6)
 
-BEHAVIOURS = ["ok", "ok", "ok", "stream", "stream-empty", "204", "304", "head-length", "duplicates", "raise-before"]
+BEHAVIOURS = ["ok", "ok", "ok", "stream", "stream-empty", "unsized", "204", "304", "head-length", "duplicates"]
+BEHAVIOURS += ["raise-before", "raise-after", "no-response"]
 
 
 @dataclass
@@ -434,6 +520,10 @@ class GeneratedRequest:
     expect: bool
     connection: str | None
     behaviour: str
+
+    def closes_early(self) -> bool:
+        """Whether the connection ends after this request for a reason other than the app."""
+        return self.version == "1.0" or (self.connection is not None and "close" in self.connection.lower())
 
     def closes(self) -> bool:
         """Whether uvicorn's semantics end the connection after this request's response."""
@@ -466,7 +556,7 @@ class GeneratedRequest:
         assert self.body is not None
         out = bytearray()
         position = 0
-        extensions = iter(self.extensions + [""] * len(self.chunk_sizes))
+        extensions = itertools.chain(self.extensions, itertools.repeat(""))
         for size in self.chunk_sizes:
             piece = self.body[position : position + size]
             position += size
@@ -481,7 +571,7 @@ class GeneratedRequest:
         return bytes(out + b"\r\n")
 
 
-chunk_extensions = st.sampled_from([";a=b", ";flag", ';q="x;y"', ";a=1;b=2", " ;bws=1", ";name=%zz"])
+chunk_extensions = st.sampled_from([";a=b", ";flag", ';q="x;y"', ";a=1;b=2", ";name=%zz", ';A="\\""'])
 
 
 @st.composite
@@ -503,7 +593,8 @@ def generated_requests(draw: st.DrawFn) -> GeneratedRequest:
         chunk_sizes=draw(st.lists(st.integers(1, 120), max_size=4)) if framing == "chunked" else [],
         extensions=draw(st.lists(chunk_extensions, max_size=3)) if framing == "chunked" else [],
         trailers=draw(st.lists(st.tuples(header_names, header_values), max_size=2)) if framing == "chunked" else [],
-        expect=has_body and draw(st.integers(0, 4)) == 0,
+        # A 1xx answer to an HTTP/1.0 client is forbidden (RFC 9110, 15.2): uvicorn sends one all the same.
+        expect=has_body and version == "1.1" and draw(st.integers(0, 4)) == 0,
         connection=draw(st.sampled_from([None, None, None, "close", "keep-alive", "Keep-Alive, foo"])),
         behaviour=draw(st.sampled_from(BEHAVIOURS)),
     )
@@ -523,9 +614,14 @@ def _expected(requests: Sequence[GeneratedRequest]) -> list[GeneratedRequest]:
 @given(requests=st.lists(generated_requests(), min_size=1, max_size=3))
 def test_generated_requests(servers: tuple[Server, Server], requests: list[GeneratedRequest]) -> None:
     """Generated valid requests, pipelined in one write: the same scopes, bodies and responses."""
+    # A documented difference (README): when an app fails after starting a response hyper writes
+    # no body for (HEAD), requests hyper already read behind it are still served.
+    for earlier in requests[:-1]:
+        assume(not (earlier.method == "HEAD" and earlier.behaviour == "raise-after" and not earlier.closes_early()))
     data = b"".join(request.encode() for request in requests)
-    methods = [request.method for request in _expected(requests)]
-    differential(servers, data, methods)
+    expected = _expected(requests)
+    methods = [request.method for request in expected]
+    differential(servers, data, methods, trailers=[request.trailers for request in expected])
 
 
 def test_hypothesis_strategy_sanity() -> None:

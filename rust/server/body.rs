@@ -88,6 +88,22 @@ impl Drop for OutBody {
     }
 }
 
+/// Whether a body error is hyper's decoder refusing the bytes (bad chunk size, bad chunk end, ...),
+/// as opposed to the connection ending (`UnexpectedEof`) or failing.
+pub fn is_malformed(error: &hyper::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput
+            );
+        }
+        source = cause.source();
+    }
+    error.is_parse()
+}
+
 /// Reads the request body into the exchange, staying at most a high-water mark ahead of the app.
 /// For `Expect: 100-continue`, waits for the app's first `receive()` before reading (hyper sends
 /// the `100 Continue` on the first read).
@@ -120,8 +136,14 @@ pub async fn pump(
                 bridge.wake(&exchange, parked);
                 return;
             }
-            Some(Err(_)) => {
-                let parked = exchange.disconnect();
+            Some(Err(error)) => {
+                // A malformed body (bad chunk size, ...) is answered 400 as uvicorn answers it;
+                // a client that left is a disconnect.
+                let parked = if is_malformed(&error) {
+                    exchange.invalidate_body()
+                } else {
+                    exchange.disconnect()
+                };
                 bridge.wake(&exchange, parked);
                 return;
             }

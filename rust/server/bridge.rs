@@ -55,6 +55,8 @@ pub struct Bridge {
     signalled: AtomicBool,
     eventfd: OwnedFd,
     outbox: Mutex<Vec<Reply>>,
+    /// Connections to close once the replies queued before them are delivered.
+    closing: Mutex<Vec<Arc<super::service::ConnectionInfo>>>,
     /// Wakes the task that hands replies to their connections.
     pub replies_ready: tokio::sync::Notify,
 }
@@ -72,6 +74,7 @@ impl Bridge {
             // SAFETY: `fd` was just returned by eventfd and nothing else owns it.
             eventfd: unsafe { OwnedFd::from_raw_fd(fd) },
             outbox: Mutex::new(Vec::with_capacity(256)),
+            closing: Mutex::new(Vec::new()),
             replies_ready: tokio::sync::Notify::new(),
         }))
     }
@@ -135,6 +138,25 @@ impl Bridge {
         let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
         outbox.push(reply);
         outbox.len() == 1
+    }
+
+    /// Asks `connection` to close after the replies queued so far (the caller flushes).
+    pub fn close_after_replies(&self, connection: Arc<super::service::ConnectionInfo>) -> bool {
+        let first = self
+            .outbox
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty();
+        self.closing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(connection);
+        first
+    }
+
+    /// The connections to close, taken after the replies (the tokio side).
+    pub fn take_closing(&self) -> Vec<Arc<super::service::ConnectionInfo>> {
+        std::mem::take(&mut *self.closing.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Wakes the tokio task that delivers the queued replies.

@@ -42,9 +42,13 @@ struct State {
     out_len: usize,
     out_end: bool,
     out_abort: bool,
+    // The abort was seen once (hyper got a chance to flush what it had).
+    out_abort_seen: bool,
     out_waker: Option<Waker>,
     // The client went away (or the connection failed) before the exchange completed.
     disconnected: bool,
+    // The request body was malformed (a bad chunk size, ...): the server answers 400 itself.
+    body_invalid: bool,
     parked: Option<(Wait, Parked)>,
 }
 
@@ -130,6 +134,16 @@ impl Exchange {
         Self::unpark(&mut state, None)
     }
 
+    /// The request body turned out malformed: the app sees a disconnect, the client a 400.
+    pub fn invalidate_body(&self) -> Option<Parked> {
+        self.lock().body_invalid = true;
+        self.disconnect()
+    }
+
+    pub fn body_invalid(&self) -> bool {
+        self.lock().body_invalid
+    }
+
     /// The next response chunk for hyper; registers the waker when there is none yet.
     pub fn poll_out(&self, waker: &Waker) -> (Out, Option<Parked>) {
         let mut state = self.lock();
@@ -143,7 +157,14 @@ impl Exchange {
             return (Out::Chunk(chunk), parked);
         }
         if state.out_abort {
-            return (Out::Abort, None);
+            if state.out_abort_seen {
+                return (Out::Abort, None);
+            }
+            // Pending once, woken at once: hyper flushes the head and the chunks it wrote
+            // before the error closes the connection (what the client got stays as uvicorn's).
+            state.out_abort_seen = true;
+            waker.wake_by_ref();
+            return (Out::Empty, None);
         }
         if state.out_end {
             return (Out::End, None);
@@ -237,8 +258,6 @@ impl Exchange {
     pub fn abort_out(&self) {
         let mut state = self.lock();
         state.out_abort = true;
-        state.out.clear();
-        state.out_len = 0;
         if let Some(waker) = state.out_waker.take() {
             waker.wake();
         }
@@ -319,6 +338,14 @@ mod tests {
         let exchange = Exchange::new();
         exchange.push_out(Bytes::from_static(b"partial"), false);
         exchange.abort_out();
+        assert!(
+            matches!(exchange.poll_out(Waker::noop()).0, Out::Chunk(_)),
+            "what was sent goes out"
+        );
+        assert!(
+            matches!(exchange.poll_out(Waker::noop()).0, Out::Empty),
+            "a flush first"
+        );
         assert!(matches!(exchange.poll_out(Waker::noop()).0, Out::Abort));
     }
 }

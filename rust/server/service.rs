@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use http_body::Body as _;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -15,7 +15,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{oneshot, watch};
 
-use super::body::{pump, OutBody};
+use super::body::{is_malformed, pump, OutBody};
 use super::bridge::{Bridge, Event, LogLevel, NewRequest};
 use super::config::Limits;
 use super::exchange::Exchange;
@@ -27,6 +27,9 @@ pub struct ConnectionInfo {
     pub server: Option<SocketAddr>,
     /// The Python `(host, port)` tuple for `client`, made once per connection on the Python thread.
     pub client_tuple: std::sync::OnceLock<pyo3::Py<pyo3::types::PyTuple>>,
+    /// Asks the connection to close once its current response is out (the app failed after
+    /// starting a response hyper writes no body for, such as a HEAD's).
+    pub close: tokio::sync::Notify,
 }
 
 /// A request body of at most this many bytes, with a declared length, is read before the app
@@ -66,38 +69,10 @@ impl Drop for DisconnectGuard {
     }
 }
 
-fn service_unavailable() -> Response<OutBody> {
-    // The same answer as uvicorn's for `--limit-concurrency`.
-    let mut response = Response::new(OutBody::Whole {
-        data: Some(Bytes::from_static(b"Service Unavailable")),
-        exact: true,
-    });
-    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-    let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("19"));
-    headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-    response
-}
-
-fn internal_error() -> Response<OutBody> {
-    let mut response = Response::new(OutBody::Whole {
-        data: Some(Bytes::from_static(b"Internal Server Error")),
-        exact: true,
-    });
-    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("21"));
-    headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-    response
-}
+/// The texts of the answers the server gives itself, as uvicorn words them.
+const SERVICE_UNAVAILABLE: &str = "Service Unavailable";
+const INTERNAL_ERROR: &str = "Internal Server Error";
+const BAD_REQUEST: &str = "Invalid HTTP request received.";
 
 async fn handle(
     request: Request<Incoming>,
@@ -114,13 +89,19 @@ async fn handle(
                 LogLevel::Warning,
                 "Exceeded concurrency limit.".into(),
             ));
-            return Ok(service_unavailable());
+            return Ok(shared
+                .limits
+                .defaults
+                .plain(StatusCode::SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE));
         }
     }
     let (head, mut incoming) = request.into_parts();
     if head.headers.contains_key(http::header::UPGRADE) {
         // As uvicorn without a WebSocket implementation: said once per request, served as HTTP.
-        shared.bridge.submit(Event::Log(LogLevel::Warning, "Unsupported upgrade request.".into()));
+        shared.bridge.submit(Event::Log(
+            LogLevel::Warning,
+            "Unsupported upgrade request.".into(),
+        ));
     }
     let exchange = Exchange::new();
     let expects_continue = head
@@ -136,7 +117,7 @@ async fn handle(
             .is_some_and(|n| n <= READ_AHEAD)
     {
         let mut whole = BytesMut::with_capacity(incoming.size_hint().lower() as usize);
-        let mut complete = true;
+        let mut failed = None;
         while let Some(frame) = incoming.frame().await {
             match frame {
                 Ok(frame) => {
@@ -144,17 +125,26 @@ async fn handle(
                         whole.extend_from_slice(data);
                     }
                 }
-                Err(_) => {
-                    complete = false;
+                Err(error) => {
+                    failed = Some(error);
                     break;
                 }
             }
         }
-        if !complete {
-            // The client left mid-body: nothing to serve.
-            return Ok(internal_error());
+        match failed {
+            None => Some(whole.freeze()),
+            Some(error) => {
+                // The client left mid-body: the app still gets what arrived, then the
+                // disconnect, as under uvicorn.
+                exchange.push_body(whole.freeze(), false);
+                if is_malformed(&error) {
+                    exchange.invalidate_body();
+                } else {
+                    exchange.disconnect();
+                }
+                None
+            }
         }
-        Some(whole.freeze())
     } else {
         tokio::spawn(pump(
             incoming,
@@ -165,6 +155,7 @@ async fn handle(
         None
     };
     let (respond, response) = oneshot::channel();
+    let exchange_for_answer = exchange.clone();
     let mut guard = DisconnectGuard {
         exchange: exchange.clone(),
         bridge: shared.bridge.clone(),
@@ -179,9 +170,15 @@ async fn handle(
     })));
     let response = response.await;
     guard.armed = false;
-    // The Python side dropped the exchange without answering (it always answers, even a failing
-    // app gets a 500): answer 500 rather than hang.
-    Ok(response.unwrap_or_else(|_| internal_error()))
+    Ok(response.unwrap_or_else(|_| {
+        // The app's side dropped the exchange without answering: a malformed body gets uvicorn's
+        // 400; otherwise (the app never answered, the client is most likely gone) a 500.
+        let defaults = &shared.limits.defaults;
+        match exchange_for_answer.body_invalid() {
+            true => defaults.plain(StatusCode::BAD_REQUEST, BAD_REQUEST),
+            false => defaults.plain(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_ERROR),
+        }
+    }))
 }
 
 /// Serves one connection until it closes or the server shuts down.
@@ -194,6 +191,7 @@ async fn serve_connection<IO>(
     IO: AsyncRead + AsyncWrite + Unpin + 'static,
 {
     let connection = Arc::new(connection);
+    let closing = connection.clone();
     let mut builder = hyper::server::conn::http1::Builder::new();
     let limits = &shared.limits;
     builder
@@ -224,7 +222,13 @@ async fn serve_connection<IO>(
     }
     loop {
         tokio::select! {
+            // hyper first: a close asked for after a response comes once its head is written.
+            biased;
             _ = served.as_mut() => break,
+            _ = closing.close.notified(), if !stopping => {
+                stopping = true;
+                served.as_mut().graceful_shutdown();
+            }
             changed = stop.changed(), if !stopping => {
                 stopping = true;
                 if changed.is_ok() {
@@ -244,7 +248,7 @@ pub async fn accept_loop(listener: Listener, shared: Arc<Shared>, mut stop: watc
             accepted = listener.accept() => match accepted {
                 Ok((io, client, server)) => {
                     shared.connections.fetch_add(1, Ordering::AcqRel);
-                    let info = ConnectionInfo { client, server, client_tuple: Default::default() };
+                    let info = ConnectionInfo { client, server, client_tuple: Default::default(), close: tokio::sync::Notify::new() };
                     match io {
                         super::listener::Stream::Tcp(tcp) => {
                             let _ = tcp.set_nodelay(true);

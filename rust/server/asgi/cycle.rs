@@ -101,11 +101,13 @@ pub struct HttpCycle {
     exchange: Arc<Exchange>,
     bridge: Arc<Bridge>,
     settings: Arc<Settings>,
+    connection: Arc<crate::server::service::ConnectionInfo>,
     respond: Option<oneshot::Sender<Response<OutBody>>>,
     /// The whole request body, read before the app started, until it is received.
     body: Option<Bytes>,
     body_complete: bool,
     head_request: bool,
+    http10: bool,
     keep_alive: bool,
     // Response state, as uvicorn keeps it.
     started: bool,
@@ -142,12 +144,14 @@ impl HttpCycle {
         Ok(Self {
             scope: scope.unbind(),
             exchange: request.exchange,
+            connection: request.connection.clone(),
             bridge: bridge.clone(),
             settings: settings.clone(),
             respond: Some(request.respond),
             body: request.body,
             body_complete,
             head_request,
+            http10: request.head.version == http::Version::HTTP_10,
             keep_alive,
             started: false,
             complete: false,
@@ -161,27 +165,31 @@ impl HttpCycle {
 
     /// The next message for `receive()` if there is one now.
     pub fn receive_now<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        if self.complete || self.exchange.is_disconnected() {
+        if self.complete {
             return disconnect_message(py).map(Some);
         }
-        if self.body_complete {
-            return Ok(None);
-        }
-        if let Some(body) = self.body.take() {
-            self.body_complete = true;
-            return request_message(py, &body, false).map(Some);
-        }
-        match self.exchange.take_body() {
-            Received::Body(chunk, more) => {
-                self.body_complete = !more;
-                if more {
-                    self.exchange.pump.notify_one();
-                }
-                request_message(py, &chunk, more).map(Some)
+        if !self.body_complete {
+            if let Some(body) = self.body.take() {
+                self.body_complete = true;
+                return request_message(py, &body, false).map(Some);
             }
-            Received::Disconnected => disconnect_message(py).map(Some),
-            Received::Nothing => Ok(None),
+            // Body bytes that arrived before a disconnect are delivered first.
+            match self.exchange.take_body() {
+                Received::Body(chunk, more) => {
+                    self.body_complete = !more;
+                    if more {
+                        self.exchange.pump.notify_one();
+                    }
+                    return request_message(py, &chunk, more).map(Some);
+                }
+                Received::Disconnected => return disconnect_message(py).map(Some),
+                Received::Nothing => return Ok(None),
+            }
         }
+        if self.exchange.is_disconnected() {
+            return disconnect_message(py).map(Some);
+        }
+        Ok(None)
     }
 
     fn wait(slf: &Bound<'_, Self>, wait: Wait) -> PyResult<Option<Py<PyAny>>> {
@@ -258,6 +266,11 @@ impl HttpCycle {
         let mut response = Response::new(body);
         *response.status_mut() = status;
         *response.headers_mut() = headers;
+        if self.http10 {
+            // hyper answers an HTTP/1.0 request as HTTP/1.0 anyway; saying so keeps it from
+            // adding `keep-alive` to the `connection: close` uvicorn's rule puts there.
+            *response.version_mut() = http::Version::HTTP_10;
+        }
         if let Some(phrase) = self.settings.reason_phrase(status) {
             response.extensions_mut().insert(phrase);
         }
@@ -323,10 +336,13 @@ impl HttpCycle {
         let mut backpressure = false;
         if !self.streaming && !more {
             let exact = self.chunked == Some(false);
+            // A chunked response keeps even an empty body (uvicorn sends `0\r\n\r\n`, where
+            // hyper would write `content-length: 0` for a body that ended before it started).
+            let keep = self.chunked == Some(true) || exact || !data.is_empty();
             self.respond(
                 py,
                 OutBody::Whole {
-                    data: (!data.is_empty() || exact).then_some(data),
+                    data: keep.then_some(data),
                     exact,
                 },
             )?;
@@ -456,6 +472,14 @@ impl HttpCycle {
             let _ = self.respond(py, body);
         }
         self.exchange.abort_out();
+        // hyper writes no body for some responses (HEAD, 204, 304), so it would never see the
+        // aborted body: the connection is asked to close after this response all the same.
+        if self.head_request || self.status == 204 || self.status == 304 {
+            self.bridge.close_after_replies(self.connection.clone());
+            self.settings
+                .call_soon
+                .call1(py, (self.settings.flush_replies.bind(py),))?;
+        }
         self.complete = true;
         Ok(())
     }

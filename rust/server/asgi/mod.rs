@@ -21,7 +21,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use tokio::sync::watch;
 
 use super::bridge::{Bridge, Event, LogLevel};
-use super::config::Limits;
+use super::config::{Limits, ResponseDefaults};
 use super::listener::Listener;
 use super::service::{accept_loop, Shared};
 use cycle::{resolve, HttpCycle, ParkedFuture};
@@ -50,9 +50,7 @@ pub struct Settings {
     /// `loop.call_soon`, and what it calls once per pass that completed responses.
     pub call_soon: Py<PyAny>,
     pub flush_replies: Py<PyAny>,
-    pub date_header: bool,
-    /// `server` and `--header` headers, in uvicorn's order (after `date`).
-    pub fixed_headers: Vec<(HeaderName, HeaderValue)>,
+    pub defaults: ResponseDefaults,
     /// Python's reason phrase for each status code where it differs from hyper's.
     pub reason_phrases: Vec<Option<ReasonPhrase>>,
     server_tuple: Mutex<Option<(SocketAddr, Py<PyTuple>)>>,
@@ -76,12 +74,7 @@ impl Settings {
     }
 
     pub fn default_headers(&self, headers: &mut HeaderMap) {
-        if self.date_header {
-            headers.append(http::header::DATE, date_value());
-        }
-        for (name, value) in &self.fixed_headers {
-            headers.append(name.clone(), value.clone());
-        }
+        self.defaults.write(headers);
     }
 
     pub fn reason_phrase(&self, status: StatusCode) -> Option<ReasonPhrase> {
@@ -90,27 +83,6 @@ impl Settings {
             .cloned()
             .flatten()
     }
-}
-
-/// The `date` header value, formatted once per second.
-fn date_value() -> HeaderValue {
-    thread_local! {
-        static CACHE: std::cell::RefCell<(u64, HeaderValue)> = const { std::cell::RefCell::new((0, HeaderValue::from_static(""))) };
-    }
-    let now = std::time::SystemTime::now();
-    let seconds = now
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache.0 != seconds {
-            let text = httpdate::fmt_http_date(now);
-            cache.1 = HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""));
-            cache.0 = seconds;
-        }
-        cache.1.clone()
-    })
 }
 
 #[pyclass(module = "tachyon_engine._core", name = "NativeServer", frozen)]
@@ -161,10 +133,14 @@ impl NativeServer {
         max_header_size: Option<usize>,
         limit_concurrency: Option<usize>,
     ) -> PyResult<Self> {
-        let fixed_headers = headers
+        let fixed = headers
             .iter()
             .map(|(n, v)| to_header(n, v))
             .collect::<PyResult<Vec<_>>>()?;
+        let defaults = ResponseDefaults {
+            date: date_header,
+            fixed,
+        };
         let mut phrases = vec![None; 600];
         for (code, phrase) in reason_phrases {
             let Ok(status) = StatusCode::from_u16(code) else {
@@ -192,12 +168,12 @@ impl NativeServer {
             access_log,
             proxy_headers,
             log,
-            date_header,
-            fixed_headers,
+            defaults: defaults.clone(),
             reason_phrases: phrases,
             server_tuple: Mutex::new(None),
         });
         let limits = Limits {
+            defaults,
             timeout_keep_alive: Duration::from_secs_f64(timeout_keep_alive.max(0.001)),
             max_headers,
             max_header_size,
@@ -343,6 +319,9 @@ async fn deliver_replies(bridge: Arc<Bridge>) {
         for (sender, response) in replies.drain(..) {
             // A connection that went away meanwhile drops its response.
             let _ = sender.send(response);
+        }
+        for connection in bridge.take_closing() {
+            connection.close.notify_one();
         }
     }
 }
