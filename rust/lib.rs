@@ -21,6 +21,9 @@ pub(crate) mod test_support;
 
 use pyo3::prelude::*;
 
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     build_info::register(m)?;
