@@ -85,7 +85,7 @@ BENCHMARKS = cd "$$($(abspath $(PY)) -c 'from benchmarks.processes import import
 	&& $(abspath $(PY)) -m benchmarks
 
 .PHONY: bench
-bench: ## Full side-by-side matrix, stock vs tachyon_engine (~10 min): benchmarks/RESULTS.md + charts
+bench: ## Full side-by-side matrix, stock vs tachyon_engine, three servers end to end (~18 min): benchmarks/RESULTS.md + charts
 	$(BENCHMARKS)
 
 .PHONY: bench-smoke
