@@ -17,7 +17,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -164,6 +165,19 @@ def wait_ready(server: Server, timeout: float = READY_TIMEOUT) -> None:
                 server.stop()
                 raise RuntimeError(f"{server.kind} did not accept within {timeout} s:\n{server.log()}") from None
             time.sleep(0.05)
+
+
+@contextmanager
+def running_pair(directory: Path, args: Sequence[str] = ()) -> Iterator[tuple[Server, Server]]:
+    """uvicorn and tachyon on the recording app, started in parallel, stopped on leaving."""
+    pair = launch("uvicorn", directory, args=args), launch("tachyon", directory, args=args)
+    try:
+        for server in pair:
+            wait_ready(server)
+        yield pair
+    finally:
+        for server in pair:
+            server.stop()
 
 
 def start_server(

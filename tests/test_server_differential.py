@@ -25,10 +25,9 @@ from server_support import (
     Server,
     exchange,
     exchange_view,
-    launch,
     record_view,
     response_view,
-    wait_ready,
+    running_pair,
 )
 
 EXAMPLES = 250
@@ -37,30 +36,15 @@ EXAMPLES = 250
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
     """uvicorn and tachyon on the recording app, started once for the module (in parallel)."""
-    directory = tmp_path_factory.mktemp("differential")
-    pair = launch("uvicorn", directory), launch("tachyon", directory)
-    try:
-        for server in pair:
-            wait_ready(server)
+    with running_pair(tmp_path_factory.mktemp("differential")) as pair:
         yield pair
-    finally:
-        for server in pair:
-            server.stop()
 
 
 @pytest.fixture(scope="module")
 def mounted_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
     """The same pair with `--root-path /mnt`."""
-    directory = tmp_path_factory.mktemp("differential-root-path")
-    args = ["--root-path", "/mnt"]
-    pair = launch("uvicorn", directory, args=args), launch("tachyon", directory, args=args)
-    try:
-        for server in pair:
-            wait_ready(server)
+    with running_pair(tmp_path_factory.mktemp("differential-root-path"), ["--root-path", "/mnt"]) as pair:
         yield pair
-    finally:
-        for server in pair:
-            server.stop()
 
 
 @dataclass

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from server_support import Connection, Response, Server, exchange, launch, request, wait_ready
+from server_support import Connection, Response, Server, exchange, request, running_pair
 
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: example.test\r\n\r\n"
 READ_TIMEOUT = 3.0
@@ -26,15 +26,8 @@ READ_TIMEOUT = 3.0
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
     """tachyon under test, and uvicorn for the failure messages."""
-    directory = tmp_path_factory.mktemp("malformed")
-    started = {"tachyon": launch("tachyon", directory), "uvicorn": launch("uvicorn", directory)}
-    try:
-        for server in started.values():
-            wait_ready(server)
-        yield started
-    finally:
-        for server in started.values():
-            server.stop()
+    with running_pair(tmp_path_factory.mktemp("malformed")) as (uvicorn, tachyon):
+        yield {"tachyon": tachyon, "uvicorn": uvicorn}
 
 
 def head(*lines: bytes) -> bytes:

@@ -104,6 +104,16 @@ pub fn is_malformed(error: &hyper::Error) -> bool {
     error.is_parse()
 }
 
+/// Records a request body that could not be read: a malformed body (bad chunk size, ...) is
+/// answered 400 as uvicorn answers it, a client that left is a disconnect. Returns what was parked.
+pub fn body_failed(exchange: &Exchange, error: &hyper::Error) -> Option<super::exchange::Parked> {
+    if is_malformed(error) {
+        exchange.invalidate_body()
+    } else {
+        exchange.disconnect()
+    }
+}
+
 /// Reads the request body into the exchange, staying at most a high-water mark ahead of the app.
 /// For `Expect: 100-continue`, waits for the app's first `receive()` before reading (hyper sends
 /// the `100 Continue` on the first read).
@@ -137,13 +147,7 @@ pub async fn pump(
                 return;
             }
             Some(Err(error)) => {
-                // A malformed body (bad chunk size, ...) is answered 400 as uvicorn answers it;
-                // a client that left is a disconnect.
-                let parked = if is_malformed(&error) {
-                    exchange.invalidate_body()
-                } else {
-                    exchange.disconnect()
-                };
+                let parked = body_failed(&exchange, &error);
                 bridge.wake(&exchange, parked);
                 return;
             }

@@ -141,17 +141,11 @@ impl Bridge {
     }
 
     /// Asks `connection` to close after the replies queued so far (the caller flushes).
-    pub fn close_after_replies(&self, connection: Arc<super::service::ConnectionInfo>) -> bool {
-        let first = self
-            .outbox
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_empty();
+    pub fn close_after_replies(&self, connection: Arc<super::service::ConnectionInfo>) {
         self.closing
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(connection);
-        first
     }
 
     /// The connections to close, taken after the replies (the tokio side).

@@ -15,7 +15,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{oneshot, watch};
 
-use super::body::{is_malformed, pump, OutBody};
+use super::body::{body_failed, pump, OutBody};
 use super::bridge::{Bridge, Event, LogLevel, NewRequest};
 use super::config::Limits;
 use super::exchange::Exchange;
@@ -41,26 +41,25 @@ pub struct Shared {
     pub limits: Limits,
     pub connections: AtomicUsize,
     pub requests: AtomicUsize,
-    pub total_requests: AtomicUsize,
 }
 
 /// Counts one in-flight request for as long as it lives.
-struct InFlight(Arc<Shared>);
+struct InFlight<'a>(&'a Shared);
 
-impl Drop for InFlight {
+impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.requests.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 /// Tells the Python side the client went away when hyper drops a request before its response.
-struct DisconnectGuard {
+struct DisconnectGuard<'a> {
     exchange: Arc<Exchange>,
-    bridge: Arc<Bridge>,
+    bridge: &'a Bridge,
     armed: bool,
 }
 
-impl Drop for DisconnectGuard {
+impl Drop for DisconnectGuard<'_> {
     fn drop(&mut self) {
         if self.armed {
             let parked = self.exchange.disconnect();
@@ -80,8 +79,7 @@ async fn handle(
     shared: Arc<Shared>,
 ) -> Result<Response<OutBody>, Infallible> {
     let requests = shared.requests.fetch_add(1, Ordering::AcqRel) + 1;
-    let _in_flight = InFlight(shared.clone());
-    shared.total_requests.fetch_add(1, Ordering::Relaxed);
+    let _in_flight = InFlight(&shared);
     if let Some(limit) = shared.limits.limit_concurrency {
         // uvicorn's test: the open connections (this one included) or the running requests.
         if shared.connections.load(Ordering::Acquire) >= limit || requests > limit {
@@ -137,11 +135,7 @@ async fn handle(
                 // The client left mid-body: the app still gets what arrived, then the
                 // disconnect, as under uvicorn.
                 exchange.push_body(whole.freeze(), false);
-                if is_malformed(&error) {
-                    exchange.invalidate_body();
-                } else {
-                    exchange.disconnect();
-                }
+                body_failed(&exchange, &error);
                 None
             }
         }
@@ -155,10 +149,9 @@ async fn handle(
         None
     };
     let (respond, response) = oneshot::channel();
-    let exchange_for_answer = exchange.clone();
     let mut guard = DisconnectGuard {
         exchange: exchange.clone(),
-        bridge: shared.bridge.clone(),
+        bridge: &shared.bridge,
         armed: true,
     };
     shared.bridge.submit(Event::Request(Box::new(NewRequest {
@@ -174,7 +167,7 @@ async fn handle(
         // The app's side dropped the exchange without answering: a malformed body gets uvicorn's
         // 400; otherwise (the app never answered, the client is most likely gone) a 500.
         let defaults = &shared.limits.defaults;
-        match exchange_for_answer.body_invalid() {
+        match guard.exchange.body_invalid() {
             true => defaults.plain(StatusCode::BAD_REQUEST, BAD_REQUEST),
             false => defaults.plain(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_ERROR),
         }

@@ -5,7 +5,7 @@
 //! it back through the bridge.
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue};
+use http::header::HeaderValue;
 use http::{HeaderMap, Response, StatusCode};
 use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyStopIteration};
 use pyo3::intern;
@@ -15,7 +15,7 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
-use super::{ClientDisconnected, Settings};
+use super::{to_header, ClientDisconnected, Settings};
 use crate::server::body::OutBody;
 use crate::server::bridge::{Bridge, NewRequest};
 use crate::server::exchange::{Exchange, Received, Wait};
@@ -135,12 +135,7 @@ impl HttpCycle {
                 .headers
                 .get_all(http::header::CONNECTION)
                 .iter()
-                .any(|v| {
-                    v.as_bytes()
-                        .split(|b| *b == b',')
-                        .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
-                });
-        let body_complete = false;
+                .any(|value| says_close(value.as_bytes()));
         Ok(Self {
             scope: scope.unbind(),
             exchange: request.exchange,
@@ -149,7 +144,7 @@ impl HttpCycle {
             settings: settings.clone(),
             respond: Some(request.respond),
             body: request.body,
-            body_complete,
+            body_complete: false,
             head_request,
             http10: request.head.version == http::Version::HTTP_10,
             keep_alive,
@@ -211,7 +206,7 @@ impl HttpCycle {
             .filter(|s| (100..600).contains(&s.as_u16()))
             .ok_or_else(|| PyKeyError::new_err(status_code))?;
         let mut headers = HeaderMap::with_capacity(8);
-        self.settings.default_headers(&mut headers);
+        self.settings.defaults.write(&mut headers);
         let mut has_connection_close = false;
         if let Ok(app_headers) = message.get_item(intern!(py, "headers")) {
             for pair in app_headers.try_iter()? {
@@ -220,12 +215,11 @@ impl HttpCycle {
                     Ok(tuple) if tuple.len() == 2 => (tuple.get_item(0)?, tuple.get_item(1)?),
                     _ => (pair.get_item(0)?, pair.get_item(1)?),
                 };
-                let name_bytes = name_object.cast::<PyBytes>()?.as_bytes();
-                let value_bytes = value_object.cast::<PyBytes>()?.as_bytes();
-                let name = HeaderName::from_bytes(name_bytes)
-                    .map_err(|_| PyRuntimeError::new_err("Invalid HTTP header name."))?;
-                let value = HeaderValue::from_bytes(value_bytes)
-                    .map_err(|_| PyRuntimeError::new_err("Invalid HTTP header value."))?;
+                let (name, value) = to_header(
+                    name_object.cast::<PyBytes>()?.as_bytes(),
+                    value_object.cast::<PyBytes>()?.as_bytes(),
+                )?;
+                let value_bytes = value.as_bytes();
                 if name == http::header::CONTENT_LENGTH && self.chunked.is_none() {
                     self.expected_length = content_length(py, value_bytes)?;
                     self.chunked = Some(false);
@@ -234,11 +228,7 @@ impl HttpCycle {
                 {
                     self.expected_length = 0;
                     self.chunked = Some(true);
-                } else if name == http::header::CONNECTION
-                    && value_bytes
-                        .split(|b| *b == b',')
-                        .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
-                {
+                } else if name == http::header::CONNECTION && says_close(value_bytes) {
                     self.keep_alive = false;
                     has_connection_close = true;
                 }
@@ -288,11 +278,17 @@ impl HttpCycle {
         }
         let response = self.response(body);
         if self.bridge.reply((sender, response)) {
-            self.settings
-                .call_soon
-                .call1(py, (self.settings.flush_replies.bind(py),))?;
+            self.flush_after_this_pass(py)?;
         }
         Ok(())
+    }
+
+    /// Arranges one delivery to tokio of what this pass of the loop queued for it.
+    fn flush_after_this_pass(&self, py: Python<'_>) -> PyResult<()> {
+        self.settings
+            .call_soon
+            .call1(py, (self.settings.flush_replies.bind(py),))
+            .map(drop)
     }
 
     fn finish(&mut self, py: Python<'_>) -> PyResult<()> {
@@ -369,6 +365,13 @@ impl HttpCycle {
         }
         Ok(backpressure)
     }
+}
+
+/// Whether a `Connection` header value lists the `close` token.
+fn says_close(value: &[u8]) -> bool {
+    value
+        .split(|b| *b == b',')
+        .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"))
 }
 
 /// `int(value.decode())`, as uvicorn reads a Content-Length header (its errors included).
@@ -476,9 +479,7 @@ impl HttpCycle {
         // aborted body: the connection is asked to close after this response all the same.
         if self.head_request || self.status == 204 || self.status == 304 {
             self.bridge.close_after_replies(self.connection.clone());
-            self.settings
-                .call_soon
-                .call1(py, (self.settings.flush_replies.bind(py),))?;
+            self.flush_after_this_pass(py)?;
         }
         self.complete = true;
         Ok(())

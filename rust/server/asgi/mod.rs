@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::header::{HeaderName, HeaderValue};
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use hyper::ext::ReasonPhrase;
 use pyo3::exceptions::{PyOSError, PyRuntimeError};
 use pyo3::prelude::*;
@@ -73,10 +73,6 @@ impl Settings {
         Ok(tuple)
     }
 
-    pub fn default_headers(&self, headers: &mut HeaderMap) {
-        self.defaults.write(headers);
-    }
-
     pub fn reason_phrase(&self, status: StatusCode) -> Option<ReasonPhrase> {
         self.reason_phrases
             .get(usize::from(status.as_u16()))
@@ -95,7 +91,8 @@ pub struct NativeServer {
     events: Mutex<Vec<Event>>,
 }
 
-fn to_header(name: &[u8], value: &[u8]) -> PyResult<(HeaderName, HeaderValue)> {
+/// A header the app or the command line gives, refused with uvicorn's messages.
+pub fn to_header(name: &[u8], value: &[u8]) -> PyResult<(HeaderName, HeaderValue)> {
     Ok((
         HeaderName::from_bytes(name)
             .map_err(|_| PyRuntimeError::new_err("Invalid HTTP header name."))?,
@@ -185,7 +182,6 @@ impl NativeServer {
             limits,
             connections: Default::default(),
             requests: Default::default(),
-            total_requests: Default::default(),
         });
         // Tokio tells the Python side about new events when it runs out of work.
         let park_bridge = shared.bridge.clone();
@@ -302,11 +298,6 @@ impl NativeServer {
     #[getter]
     fn requests(&self) -> usize {
         self.shared.requests.load(Ordering::Acquire)
-    }
-
-    #[getter]
-    fn total_requests(&self) -> usize {
-        self.shared.total_requests.load(Ordering::Acquire)
     }
 }
 
