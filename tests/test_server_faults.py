@@ -276,12 +276,15 @@ def test_limit_concurrency_503_matches_uvicorn(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("option", "value"), [("--ssl-keyfile", "x"), ("--ssl-certfile", "cert.pem"), ("--ws-max-size", "100")]
 )
-def test_unsupported_uvicorn_option_exits_2(option: str, value: str) -> None:
+def test_unsupported_uvicorn_option_exits_2(option: str, value: str, tmp_path: Path) -> None:
+    # Run outside the repository: `python -m` puts the working directory first on sys.path, and
+    # the source tree's tachyon_engine/ (without the built extension) would shadow the installed one.
     result = subprocess.run(
         [PYTHON, "-m", "tachyon_engine.server", "server_apps:app", "--app-dir", str(TESTS), option, value],
         capture_output=True,
         text=True,
         timeout=30,
+        cwd=tmp_path,
     )
     assert result.returncode == 2, (result.returncode, result.stderr)
     assert option in result.stderr, result.stderr
