@@ -24,6 +24,7 @@ SECTION_TITLES = {
 COLUMNS = {"fastapi": ("FastAPI", "FastAPI + `tachyon_engine.install()`")}
 GROUP_TITLES = {
     "app": "Whole app",
+    "middleware": "Middleware (Starlette's own classes on both sides)",
     "routing": "Routing (a REST table of N routes, then a mount of 20)",
     "json": "JSON",
     "forms": "Forms",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmarks.scenarios import apps, fastapi_apps, routing, steps
+from starlette.middleware import Middleware
+
+from benchmarks.scenarios import apps, fastapi_apps, middleware, routing, steps
 from benchmarks.scenarios.asgi import KiB, MiB
 from benchmarks.scenarios.operation import Builder
 
@@ -43,6 +45,21 @@ def _routing_cases() -> list[Case]:
     ]
 
 
+def _middleware_cases() -> list[Case]:
+    m = middleware
+    return [
+        Case("middleware", "CORS, simple request with Origin", m.with_middleware(m.CORS)),
+        Case("middleware", "CORS preflight", m.with_middleware(m.CORS, method="OPTIONS", headers=m.PREFLIGHT)),
+        Case("middleware", "GZip, response below minimum_size", m.with_middleware(m.GZIP)),
+        Case("middleware", "TrustedHost", m.with_middleware(m.TRUSTED_HOST)),
+        Case("middleware", "TrustedHost + CORS + GZip", m.with_middleware(m.TRUSTED_HOST, m.CORS, m.GZIP)),
+        Case("middleware", "BaseHTTPMiddleware adding a header", m.with_middleware(Middleware(m.AddHeader))),
+        Case(
+            "middleware", "GZip of a 64 KiB JSON response", m.with_middleware(m.GZIP, path="/data", json_size=64 * KiB)
+        ),
+    ]
+
+
 SUITES: dict[str, list[Case]] = {
     "apps": [
         Case("app", "hello world, full app", apps.hello_world),
@@ -57,6 +74,7 @@ SUITES: dict[str, list[Case]] = {
             apps.handler_only("/users/{user_id:int}", apps.PARAMS_PATH, {"user_id": 42}, apps.PARAMS_QUERY),
         ),
         *_routing_cases(),
+        *_middleware_cases(),
         Case("json", "JSONResponse 1 KiB", apps.json_response(KiB)),
         Case("json", "JSONResponse 64 KiB", apps.json_response(64 * KiB)),
         Case("json", "JSONResponse 1 MiB", apps.json_response(MiB)),
@@ -76,6 +94,11 @@ SUITES: dict[str, list[Case]] = {
             "fastapi",
             f"FastAPI {fastapi_apps.ROUTES} routes in an included router, last",
             fastapi_apps.fastapi_included_last_route,
+        ),
+        Case(
+            "fastapi",
+            "FastAPI + CORS + @app.middleware('http'), path + query",
+            middleware.fastapi_cors_and_http_middleware,
         ),
     ],
     "steps": [

@@ -15,6 +15,12 @@ and Starlette's own code for everything it does not inline:
 - each exception layer answers as the middleware it replaces (`answer_exception` for the two
   exception layers, `answer_server_error` for the outermost one), then re-raises the same way.
 
+User middleware that begins with Starlette's `CORSMiddleware`, `GZipMiddleware`,
+`TrustedHostMiddleware` or `HTTPSRedirectMiddleware` runs inline too (`inline_middleware`): those
+layers' request and response phases in this coroutine, then the default layers as above, or the
+rest of the user middleware called as it is. The exception layer's response-started flag and
+the outermost layer's then differ (GZip holds the start message back), so there are two.
+
 Websocket and lifespan scopes, and a stack whose parts were replaced or whose classes were
 patched (instrumentation libraries do that), go through the full stack, built as usual.
 """
@@ -30,6 +36,14 @@ from starlette.middleware.errors import ServerErrorMiddleware
 
 from tachyon_engine._exception_handler import STOCK_RESPONSE_CALL, answer_exception
 from tachyon_engine.engine.bindings.requests import new_request
+from tachyon_engine.engine.inline_middleware import (
+    answer,
+    compose,
+    enter,
+    recognised_prefix,
+    send_through,
+    still_stock,
+)
 from tachyon_engine.engine.route_index import index_of
 from tachyon_engine.engine.targets import stock
 from tachyon_engine.middleware.exceptions import STOCK_CALL as _stock_exception_call, ExceptionMiddleware
@@ -49,13 +63,19 @@ _MOUNT_HANDLE = starlette.routing.Mount.handle
 
 
 def lean_stack_for(stack: ASGIApp) -> ASGIApp:
-    """`stack`, or its `LeanStack` twin when it is exactly the default stack around a router
-    running tachyon_engine's `Router.app` (ours, or Starlette's under `install()`)."""
+    """`stack`, or its `LeanStack` twin when it is the default stack around a router running
+    tachyon_engine's `Router.app` (ours, or Starlette's under `install()`), or when its user
+    middleware begins with Starlette's classes that the lean dispatch runs inline."""
     if type(stack) is ServerErrorMiddleware:
-        exceptions = stack.app
-        if type(exceptions) is ExceptionMiddleware and _own_entry(exceptions.app) is not None:
-            return LeanStack(exceptions, handler=stack.handler, debug=stack.debug)
+        inline, after = recognised_prefix(stack.app)
+        if inline or _default_inner(after):
+            return LeanStack(stack.app, handler=stack.handler, debug=stack.debug)
     return stack
+
+
+def _default_inner(layer: Any) -> bool:
+    """Whether `layer` is the default `ExceptionMiddleware` around a router the lean dispatch serves."""
+    return type(layer) is ExceptionMiddleware and _own_entry(layer.app) is not None
 
 
 def _own_entry(router: Any) -> Any:
@@ -75,38 +95,84 @@ class LeanStack(ServerErrorMiddleware):
 
     def __init__(self, app: ASGIApp, handler: Any = None, debug: bool = False) -> None:
         super().__init__(app, handler, debug)
-        # The layers checked before each request: set once, compared by identity.
-        exceptions: ExceptionMiddleware = app  # type: ignore[assignment]
-        router: starlette.routing.Router = exceptions.app  # type: ignore[assignment]
-        # The router's index, kept here: `index_of` would find the same one on every request.
-        self._layers = (exceptions, router, _own_entry(router), index_of(router))
+        # The layers checked before each request: set once, compared by identity. First the
+        # user middleware run inline (Starlette's own classes), then either the default
+        # exception layer and router, or the rest of the stack (`after`), called as it is.
+        self._inline, after = recognised_prefix(app)
+        self._after = after
+        self._rest: Any = None
+        self._layers: tuple[Any, Any, Any, Any]
+        if _default_inner(after):
+            router: starlette.routing.Router = after.app
+            # The router's index, kept here: `index_of` would find the same one on every request.
+            self._layers = (after, router, _own_entry(router), index_of(router))
+        else:
+            self._rest = after
+            self._layers = (None, None, None, None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         exceptions, router, entry, index = self._layers
-        # Whether this is an HTTP request and the layers inside still are the default ones, each
+        inline, rest = self._inline, self._rest
+        # Whether this is an HTTP request and the layers inside still are the ones found, each
         # running its own code (inline: this runs on every request).
         if not (
             scope["type"] == "http"
-            and self.app is exceptions
-            and exceptions.app is router
-            and router.middleware_stack is entry
+            and self.app is (inline[0] if inline else exceptions)
             and ServerErrorMiddleware.__call__ is _stock_server_error_call
-            and type(exceptions).__call__ is _own_exception_call
-            and starlette.middleware.exceptions.ExceptionMiddleware.__call__ is _stock_exception_call
-            and type(router).__call__ is _stock_router_call
+            and (not inline or still_stock(inline, self._after))
+            and (
+                rest is not None
+                or (
+                    exceptions.app is router
+                    and router.middleware_stack is entry
+                    and type(exceptions).__call__ is _own_exception_call
+                    and starlette.middleware.exceptions.ExceptionMiddleware.__call__ is _stock_exception_call
+                    and type(router).__call__ is _stock_router_call
+                )
+            )
         ):
             # Looked up now: instrumentation may have replaced Starlette's method.
             await ServerErrorMiddleware.__call__(self, scope, receive, send)
             return
-        response_started = False
+        # Whether the response started, as the exception layer's wrapper sees it, and (with
+        # user middleware in between, which may hold the start message back) as the outermost
+        # layer's sees it.
+        response_started = outer_started = False
+        states: Any = None
+        chain: Any = None
+        if inline:
 
-        async def sender(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
+            async def outer(message: Message) -> None:
+                nonlocal outer_started
+                if message["type"] == "http.response.start":
+                    outer_started = True
+                await send(message)
+
+            async def sender(message: Message) -> None:
+                nonlocal response_started, chain
+                if message["type"] == "http.response.start":
+                    response_started = True
+                if chain is None:
+                    chain = compose(states, outer)
+                await chain(message)
+
+        else:
+
+            async def sender(message: Message) -> None:
+                nonlocal response_started
+                if message["type"] == "http.response.start":
+                    response_started = True
+                await send(message)
 
         try:
+            if inline:
+                states, answering = enter(inline, scope)
+                if answering >= 0:
+                    await answer(inline[answering], states, scope, receive, outer)
+                    return
+                if rest is not None:
+                    await rest(scope, receive, compose(states, outer))
+                    return
             handlers = (exceptions._exception_handlers, exceptions._status_handlers)
             scope["starlette.exception_handlers"] = handlers
             try:
@@ -168,8 +234,14 @@ class LeanStack(ServerErrorMiddleware):
                     if type(response).__call__ is STOCK_RESPONSE_CALL:
                         response_started = True
                         status, headers = response.status_code, response.raw_headers
-                        await send({"type": "http.response.start", "status": status, "headers": headers})
-                        await send({"type": "http.response.body", "body": response.body})
+                        if inline:
+                            start = {"type": "http.response.start", "status": status, "headers": headers}
+                            await send_through(
+                                states, start, {"type": "http.response.body", "body": response.body}, outer
+                            )
+                        else:
+                            await send({"type": "http.response.start", "status": status, "headers": headers})
+                            await send({"type": "http.response.body", "body": response.body})
                         if response.background is not None:
                             await response.background()
                     else:
@@ -179,7 +251,8 @@ class LeanStack(ServerErrorMiddleware):
             except Exception as exc:
                 await answer_exception(exc, handlers, response_started, None, scope, receive, sender)
         except Exception as exc:
-            await answer_server_error(self, exc, response_started, scope, receive, send)
+            started = outer_started if inline else response_started
+            await answer_server_error(self, exc, started, scope, receive, send)
             raise exc
 
 

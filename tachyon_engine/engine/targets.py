@@ -64,6 +64,24 @@ _STARLETTE_LAYERS = (
     "starlette.routing:Route.handle",
     "starlette.responses:Response.__call__",
 )
+# Starlette's middleware classes that the lean dispatch runs inline (`engine.inline_middleware`).
+_STARLETTE_INLINE_MIDDLEWARE = (
+    "starlette.middleware.cors:CORSMiddleware.__call__",
+    "starlette.middleware.cors:CORSMiddleware.simple_response",
+    "starlette.middleware.cors:CORSMiddleware.send",
+    "starlette.middleware.cors:CORSMiddleware.is_allowed_origin",
+    "starlette.middleware.cors:CORSMiddleware.allow_explicit_origin",
+    "starlette.middleware.cors:CORSMiddleware.preflight_response",
+    "starlette.middleware.gzip:GZipMiddleware.__call__",
+    "starlette.middleware.gzip:IdentityResponder.send_with_compression",
+    "starlette.middleware.gzip:GZipResponder.apply_compression",
+    "starlette.middleware.gzip:GZipResponder._compress_body",
+    "starlette.middleware.gzip:GZipResponder.compressor",
+    "starlette.middleware.trustedhost:TrustedHostMiddleware.__call__",
+    "starlette.middleware.httpsredirect:HTTPSRedirectMiddleware.__call__",
+    "starlette.datastructures:MutableHeaders.__setitem__",
+    "starlette.datastructures:MutableHeaders.add_vary_header",
+)
 # python-multipart's parsers, which the Rust form parsers reproduce (with Starlette's callbacks).
 _MULTIPART = (
     "python_multipart.multipart:QuerystringParser._internal_write",
@@ -174,7 +192,7 @@ PATCHES: list[Patch] = [
         "starlette.applications",
         "Starlette.build_middleware_stack",
         "tachyon_engine.applications:Starlette.build_middleware_stack",
-        _STARLETTE_LAYERS,
+        (*_STARLETTE_LAYERS, *_STARLETTE_INLINE_MIDDLEWARE),
     ),
     # FastAPI's main routing loop on the route index, and its included routers' loop.
     Patch(

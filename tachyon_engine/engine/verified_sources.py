@@ -144,6 +144,12 @@ VERIFIED_SOURCES: dict[str, dict[str | None, str]] = {
     "starlette.datastructures:MutableHeaders.__delitem__": {
         "bdbec60836756f9066ffae0dffbc9fb6519ae0a903561b54b412174f4f1787c7": "starlette 1.10.0",
     },
+    "starlette.datastructures:MutableHeaders.__setitem__": {
+        "194629c475b22dff7dc07720466ef2415da3809b43700067c4282c850c12b0d6": "starlette 1.10.0",
+    },
+    "starlette.datastructures:MutableHeaders.add_vary_header": {
+        "718488f6518924e2348d289c550d6e484859ccaece5d58805a67b8f93fff439d": "starlette 1.10.0",
+    },
     "starlette.datastructures:QueryParams.__init__": {
         "f1dfaccb4755cab7d5925c23a616a1e7439e3922e6ee65cc7b54e1613d655eb8": "starlette 1.10.0",
     },
@@ -152,6 +158,24 @@ VERIFIED_SOURCES: dict[str, dict[str | None, str]] = {
     },
     "starlette.formparsers:MultiPartParser.parse": {
         "437d35f5afcb42412f8e32911b9a4f64f5fc47aa7eba848b2b6a4e602791e748": "starlette 1.10.0",
+    },
+    "starlette.middleware.cors:CORSMiddleware.__call__": {
+        "fc4d4ace711b45921efd52c838f5ad4bebcbfce0a8155d8c2a25d897cebd242c": "starlette 1.10.0",
+    },
+    "starlette.middleware.cors:CORSMiddleware.allow_explicit_origin": {
+        "09aa10f35f85110d525d6b046129d746f29f133400de87e32fcaaec9b4adc0c5": "starlette 1.10.0",
+    },
+    "starlette.middleware.cors:CORSMiddleware.is_allowed_origin": {
+        "84b676f5a26d24fc84bba246b6a0e1308272914ac01de1a12f42e514080288e6": "starlette 1.10.0",
+    },
+    "starlette.middleware.cors:CORSMiddleware.preflight_response": {
+        "286290a83dec72a02db859f14a1e94dc072b4af1af815e3a60430fce408088be": "starlette 1.10.0",
+    },
+    "starlette.middleware.cors:CORSMiddleware.send": {
+        "e6a44d3c8abaeaa46ed88b3f3bd93218c2dca30937a84aec088a662e6f490292": "starlette 1.10.0",
+    },
+    "starlette.middleware.cors:CORSMiddleware.simple_response": {
+        "b5f1ba42a43a3307a119944277117282c5691ff5a485d75bc5e563aa6515ad7f": "starlette 1.10.0",
     },
     "starlette.middleware.errors:ServerErrorMiddleware.__call__": {
         "a7d082263a5c5b23402d007a737a41794167b63e20ab0346e600189b6a592e19": "starlette 1.10.0",
@@ -164,6 +188,27 @@ VERIFIED_SOURCES: dict[str, dict[str | None, str]] = {
     },
     "starlette.middleware.exceptions:ExceptionMiddleware.__call__": {
         "c0b5cb274777981dd6750c836d4c38faa03366a8794136419a865d42cb455abe": "starlette 1.10.0",
+    },
+    "starlette.middleware.gzip:GZipMiddleware.__call__": {
+        "39309e2ec3db7a3f30419442e4049e9be51f613b0a11eb47d2788b3110473644": "starlette 1.10.0",
+    },
+    "starlette.middleware.gzip:GZipResponder._compress_body": {
+        "3d35745998ff7d9afbb06815cc90c0d5c2955050cb4d048ada492062f8ef8b2c": "starlette 1.10.0",
+    },
+    "starlette.middleware.gzip:GZipResponder.apply_compression": {
+        "70fb5464a8d1930d89d03e9b41f596d3bf137e48850315c0f0b7d99c65410fc2": "starlette 1.10.0",
+    },
+    "starlette.middleware.gzip:GZipResponder.compressor": {
+        "2765e7309933c6bb7dbe337f3fc424c177aab48e1461fc63acbe17fc0d31220e": "starlette 1.10.0",
+    },
+    "starlette.middleware.gzip:IdentityResponder.send_with_compression": {
+        "2e900d9692819ecf44179cb1a0c5abfb2ab9f548ff8a3e7fc95fa59196befd21": "starlette 1.10.0",
+    },
+    "starlette.middleware.httpsredirect:HTTPSRedirectMiddleware.__call__": {
+        "7fe1df519167283305ed59498e2fb77848e0affb7e1e8bc5b6d0f1dc6e8e5a4c": "starlette 1.10.0",
+    },
+    "starlette.middleware.trustedhost:TrustedHostMiddleware.__call__": {
+        "f129f4f191a8f605982623b1b5e75a49c56cf2afa0d41172426b0b009fa7444f": "starlette 1.10.0",
     },
     "starlette.requests:HTTPConnection.cookies": {
         "d37ea5039be63e34bb395b0472a18c75dd973d173143dbce291a385e1290ca9c": "starlette 1.10.0",
