@@ -35,6 +35,7 @@ import starlette.routing
 from starlette.middleware.errors import ServerErrorMiddleware
 
 from tachyon_engine._exception_handler import STOCK_RESPONSE_CALL, answer_exception
+from tachyon_engine.engine.base_http import STOCK_CALL as STOCK_BASE_HTTP_CALL, base_http_call
 from tachyon_engine.engine.bindings.requests import new_request
 from tachyon_engine.engine.inline_middleware import (
     answer,
@@ -68,7 +69,7 @@ def lean_stack_for(stack: ASGIApp) -> ASGIApp:
     middleware begins with Starlette's classes that the lean dispatch runs inline."""
     if type(stack) is ServerErrorMiddleware:
         inline, after = recognised_prefix(stack.app)
-        if inline or _default_inner(after):
+        if inline or _default_inner(after) or type(after).__call__ is STOCK_BASE_HTTP_CALL:
             return LeanStack(stack.app, handler=stack.handler, debug=stack.debug)
     return stack
 
@@ -100,6 +101,7 @@ class LeanStack(ServerErrorMiddleware):
         # exception layer and router, or the rest of the stack (`after`), called as it is.
         self._inline, after = recognised_prefix(app)
         self._after = after
+        self._first = self._inline[0] if self._inline else after
         self._rest: Any = None
         self._layers: tuple[Any, Any, Any, Any]
         if _default_inner(after):
@@ -117,7 +119,7 @@ class LeanStack(ServerErrorMiddleware):
         # running its own code (inline: this runs on every request).
         if not (
             scope["type"] == "http"
-            and self.app is (inline[0] if inline else exceptions)
+            and self.app is self._first
             and ServerErrorMiddleware.__call__ is _stock_server_error_call
             and (not inline or still_stock(inline, self._after))
             and (
@@ -170,9 +172,15 @@ class LeanStack(ServerErrorMiddleware):
                 if answering >= 0:
                     await answer(inline[answering], states, scope, receive, outer)
                     return
-                if rest is not None:
-                    await rest(scope, receive, compose(states, outer))
-                    return
+            if rest is not None:
+                # The rest of the user middleware, as it is (a `BaseHTTPMiddleware` whose class
+                # keeps Starlette's `__call__`: that method on asyncio's primitives).
+                target = compose(states, outer) if inline else sender
+                if type(rest).__call__ is STOCK_BASE_HTTP_CALL:
+                    await base_http_call(rest, scope, receive, target)
+                else:
+                    await rest(scope, receive, target)
+                return
             handlers = (exceptions._exception_handlers, exceptions._status_handlers)
             scope["starlette.exception_handlers"] = handlers
             try:

@@ -82,6 +82,18 @@ _STARLETTE_INLINE_MIDDLEWARE = (
     "starlette.datastructures:MutableHeaders.__setitem__",
     "starlette.datastructures:MutableHeaders.add_vary_header",
 )
+# AnyIO's memory object streams, event and task group, which `engine.base_http` reproduces on asyncio.
+_ANYIO_STREAMS = (
+    "anyio.streams.memory:MemoryObjectSendStream.send",
+    "anyio.streams.memory:MemoryObjectSendStream.send_nowait",
+    "anyio.streams.memory:MemoryObjectSendStream.close",
+    "anyio.streams.memory:MemoryObjectReceiveStream.receive",
+    "anyio.streams.memory:MemoryObjectReceiveStream.receive_nowait",
+    "anyio.streams.memory:MemoryObjectReceiveStream.close",
+    "anyio._backends._asyncio:Event.wait",
+    "anyio._backends._asyncio:TaskGroup.__aexit__",
+    "starlette._utils:create_collapsing_task_group",
+)
 # python-multipart's parsers, which the Rust form parsers reproduce (with Starlette's callbacks).
 _MULTIPART = (
     "python_multipart.multipart:QuerystringParser._internal_write",
@@ -194,6 +206,13 @@ PATCHES: list[Patch] = [
         "tachyon_engine.applications:Starlette.build_middleware_stack",
         (*_STARLETTE_LAYERS, *_STARLETTE_INLINE_MIDDLEWARE),
     ),
+    # `BaseHTTPMiddleware.__call__` on asyncio's primitives (AnyIO's reproduced where verified).
+    Patch(
+        "starlette.middleware.base",
+        "BaseHTTPMiddleware.__call__",
+        "tachyon_engine.engine.base_http:base_http_call",
+        _ANYIO_STREAMS,
+    ),
     # FastAPI's main routing loop on the route index, and its included routers' loop.
     Patch(
         "fastapi.routing",
@@ -255,6 +274,7 @@ OTHER_STOCK_OBJECTS = (
 )
 
 # Every stock object a replacement may name (`stock()`) or verify.
+PATCH_BY_NAME = {patch.name: patch for patch in PATCHES}
 _REGISTERED = frozenset(name for patch in PATCHES for name in patch.stock_objects()) | frozenset(OTHER_STOCK_OBJECTS)
 
 # The releases each replacement is verified against (`make verified-sources` records them): the
@@ -264,6 +284,7 @@ SUPPORTED_RELEASES: dict[str, tuple[str, ...]] = {
     "fastapi": ("0.163.2", "0.164.0", "0.165.0"),
     "python-multipart": ("0.0.32", "0.0.33", "0.0.34"),
     "opentelemetry-api": ("1.44.0", "1.45.0", "1.45.1", "1.45.2", "1.45.3"),
+    "anyio": ("4.15.1",),
 }
 
 _ABSENT: Any = object()  # what `resolve` gives for an object the release lacks

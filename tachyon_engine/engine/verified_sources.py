@@ -7,6 +7,30 @@ each replacement was verified against, per object, digest -> the releases it was
 from __future__ import annotations
 
 VERIFIED_SOURCES: dict[str, dict[str | None, str]] = {
+    "anyio._backends._asyncio:Event.wait": {
+        "742c80fdd845a06c0c28e20214a3d24981a4892fa094851a2ac7c4e5b5400b75": "anyio 4.15.1",
+    },
+    "anyio._backends._asyncio:TaskGroup.__aexit__": {
+        "4c38bd298004afde0900ea6e9312f5ae45419f02f500be3eeb2619d01ff2e53b": "anyio 4.15.1",
+    },
+    "anyio.streams.memory:MemoryObjectReceiveStream.close": {
+        "ee0c8555e8c30f15049fd928151ab22f0d91f146cfbf55d6c5c3a0eea7c802d7": "anyio 4.15.1",
+    },
+    "anyio.streams.memory:MemoryObjectReceiveStream.receive": {
+        "2070d003de1818613faf43a5f42f1075954b4192b3fa97dccfd33fdec4dc7f50": "anyio 4.15.1",
+    },
+    "anyio.streams.memory:MemoryObjectReceiveStream.receive_nowait": {
+        "187aab302394d04906f90fb876473ffa27caca34d2a9f84403131b3f8772c76d": "anyio 4.15.1",
+    },
+    "anyio.streams.memory:MemoryObjectSendStream.close": {
+        "15ab7d219a1849c2695d3d7bdb947fcd49cfa8c35efa9728271a6d979d3f86b6": "anyio 4.15.1",
+    },
+    "anyio.streams.memory:MemoryObjectSendStream.send": {
+        "176f89b94e3db7cc888d1004bb3ccdcb80f1fe2ceba21e5d299577bdbf4a6af2": "anyio 4.15.1",
+    },
+    "anyio.streams.memory:MemoryObjectSendStream.send_nowait": {
+        "d39835706d483787d1a0affd49304b61271ff1faadac8e078c65a086bfc8a417": "anyio 4.15.1",
+    },
     "fastapi._body_limit:AppBodyLimitMiddleware.__call__": {
         "c977e4417a3bcdf8bcdea99be9ee9d39c6a3e73291f04101a4bb125bd0be17f4": "fastapi 0.164.0, 0.165.0",
         None: "fastapi 0.163.2",
@@ -120,6 +144,9 @@ VERIFIED_SOURCES: dict[str, dict[str | None, str]] = {
     "starlette._exception_handler:wrap_app_handling_exceptions": {
         "d5e41f0fa794c0a8c506de4fd3bdd7920ac8d0e05fad592fdfbf547dc425008f": "starlette 1.10.0",
     },
+    "starlette._utils:create_collapsing_task_group": {
+        "0d4432c64207166261b0cdff3617f9a1d89e653cb35e7725009eb584df4f5ffd": "starlette 1.10.0",
+    },
     "starlette.applications:Starlette.build_middleware_stack": {
         "aca3f8e780a2be620f12bd649468faa432a4c6800d6815b000bb64ffd9bf8010": "starlette 1.10.0",
     },
@@ -158,6 +185,9 @@ VERIFIED_SOURCES: dict[str, dict[str | None, str]] = {
     },
     "starlette.formparsers:MultiPartParser.parse": {
         "437d35f5afcb42412f8e32911b9a4f64f5fc47aa7eba848b2b6a4e602791e748": "starlette 1.10.0",
+    },
+    "starlette.middleware.base:BaseHTTPMiddleware.__call__": {
+        "a8390f3b9374199c4ef84a1748d1e6014669df86f0960063d896f52d90eb5f10": "starlette 1.10.0",
     },
     "starlette.middleware.cors:CORSMiddleware.__call__": {
         "fc4d4ace711b45921efd52c838f5ad4bebcbfce0a8155d8c2a25d897cebd242c": "starlette 1.10.0",
