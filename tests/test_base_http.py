@@ -180,20 +180,28 @@ def describe(exc: BaseException | None) -> Any:
     )
 
 
-def run(call: Any, style: str, behaviour: str) -> tuple[Log, Any]:
-    log: Log = []
-    middleware = BaseHTTPMiddleware(app_for(behaviour, log), dispatch=dispatch_for(style, log))
+def server(log: Log, disconnect_after: float) -> tuple[Any, Any]:
+    """The server's `receive` (a body in two chunks, then a disconnect after a pause) and `send`
+    (which logs every message)."""
     chunks = [b"one ", b"two"]
 
     async def receive() -> Any:
         if chunks:
             body = chunks.pop(0)
             return {"type": "http.request", "body": body, "more_body": bool(chunks)}
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(disconnect_after)
         return {"type": "http.disconnect"}
 
     async def send(message: Any) -> None:
         log.append(("server", dict(message)))
+
+    return receive, send
+
+
+def run(call: Any, style: str, behaviour: str) -> tuple[Log, Any]:
+    log: Log = []
+    middleware = BaseHTTPMiddleware(app_for(behaviour, log), dispatch=dispatch_for(style, log))
+    receive, send = server(log, disconnect_after=0.05)
 
     async def main() -> Any:
         variable.set("set by server")
@@ -267,18 +275,7 @@ def test_concurrent_requests_each_see_starlettes_order(seed: int) -> None:
             log = logs[index]
             style, behaviour = combos[index]
             middleware = BaseHTTPMiddleware(app_for(behaviour, log), dispatch=dispatch_for(style, log))
-            chunks = [b"one ", b"two"]
-
-            async def receive() -> Any:
-                if chunks:
-                    body = chunks.pop(0)
-                    return {"type": "http.request", "body": body, "more_body": bool(chunks)}
-                await asyncio.sleep(0.01)
-                return {"type": "http.disconnect"}
-
-            async def send(message: Any) -> None:
-                log.append(("server", dict(message)))
-
+            receive, send = server(log, disconnect_after=0.01)
             try:
                 await call(middleware, scope(), receive, send)
             except Exception as exc:
