@@ -12,6 +12,7 @@ from benchmarks.endtoend.run import LOADS, EndToEnd, Load
 from benchmarks.endtoend.servers import SERVERS
 from benchmarks.environment import Environment
 from benchmarks.results import NOISE_BAND, LoadRow, Row, ServerLoad, geometric_mean, verdict
+from benchmarks.scenarios import middleware
 from benchmarks.settings import Settings
 
 SECTION_TITLES = {
@@ -261,7 +262,23 @@ def _section(section: str, rows: list[Row]) -> str:
         if section == "steps":
             group_rows = [*group_rows, _total(group_rows)]
         parts.append(_table(group_rows, *COLUMNS.get(section, ("Starlette", "tachyon_engine"))))
+        goals = _goals_table(group_rows)
+        if goals:
+            parts.append(goals)
     return "\n\n".join(parts)
+
+
+def _goals_table(rows: list[Row]) -> str:
+    """The rows that have a speedup goal, judged against it (empty when none has one)."""
+    judged = [row for row in rows if row.name in middleware.GOALS]
+    if not judged:
+        return ""
+    lines = ["Goals:", "", "| scenario | goal | speedup | met |", "|---|---:|---:|:---:|"]
+    for row in judged:
+        goal = middleware.GOALS[row.name]
+        met = "n/a" if row.speedup is None else ("yes" if row.correct and row.speedup >= goal else "**no**")
+        lines.append(f"| {row.name} | {goal:.1f}x | {ratio(row.speedup)} | {met} |")
+    return "\n".join(lines)
 
 
 def _total(rows: list[Row]) -> Row:

@@ -92,7 +92,8 @@ _ANYIO_STREAMS = (
     "anyio.streams.memory:MemoryObjectReceiveStream.close",
     "anyio._backends._asyncio:Event.wait",
     "anyio._backends._asyncio:TaskGroup.__aexit__",
-    "starlette._utils:create_collapsing_task_group",
+    # The function under its `@asynccontextmanager` (the decorator's wrapper is contextlib's).
+    "starlette._utils:create_collapsing_task_group.__wrapped__",
 )
 # python-multipart's parsers, which the Rust form parsers reproduce (with Starlette's callbacks).
 _MULTIPART = (

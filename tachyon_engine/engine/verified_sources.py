@@ -144,8 +144,8 @@ VERIFIED_SOURCES: dict[str, dict[str | None, str]] = {
     "starlette._exception_handler:wrap_app_handling_exceptions": {
         "d5e41f0fa794c0a8c506de4fd3bdd7920ac8d0e05fad592fdfbf547dc425008f": "starlette 1.10.0",
     },
-    "starlette._utils:create_collapsing_task_group": {
-        "0d4432c64207166261b0cdff3617f9a1d89e653cb35e7725009eb584df4f5ffd": "starlette 1.10.0",
+    "starlette._utils:create_collapsing_task_group.__wrapped__": {
+        "c171928acd82ce56311876083bcfacacf9719897dc2344d0c8b61556fbc13897": "starlette 1.10.0",
     },
     "starlette.applications:Starlette.build_middleware_stack": {
         "aca3f8e780a2be620f12bd649468faa432a4c6800d6815b000bb64ffd9bf8010": "starlette 1.10.0",
