@@ -6,14 +6,19 @@ sniffio, cancel scopes, checkpoints) cost about 100 µs per request, more than t
 requests. This is the same method with the same structure: the app in its own task (started
 where `call_next` is awaited, so it sees the dispatch's context variables, and its own changes
 stay in its task), the same rendezvous between the app's `send` and the response's body
-iterator, at the same await points (AnyIO's `checkpoint()` is one `sleep(0)` on asyncio), the
-same `response_sent` event, the same exceptions (`anyio.EndOfStream` as the context of an app
+iterator, the same `response_sent` event, the same exceptions (`anyio.EndOfStream` as the context of an app
 error raised by `call_next`, `anyio.BrokenResourceError` swallowed after the response was sent,
 a task group's single error collapsed as `create_collapsing_task_group` collapses it).
 
 `_CachedRequest`, `_StreamingResponse` and the race in `receive_or_disconnect` (AnyIO's task
 group, as Starlette wrote it) are Starlette's own. Under another event loop (trio), or with
 another AnyIO release than the ones verified, Starlette's method runs.
+
+One difference, on purpose: AnyIO makes every stream `send`/`receive` and every `Event.wait()` a
+checkpoint (one `sleep(0)` on asyncio); here only a call that waits, or fails at once (so an app
+that keeps sending after the response still yields to its cancel scopes), suspends. That halves
+the loop passes per request; each request's own order of events is Starlette's, while concurrent
+requests interleave with each other differently.
 """
 
 from __future__ import annotations
@@ -26,23 +31,22 @@ from typing import Any, TypeVar
 import anyio
 import starlette.middleware.base
 
-from tachyon_engine.engine.targets import PATCH_BY_NAME, is_verified, stock
+from tachyon_engine.engine.targets import PATCH_BY_NAME, patch_unverified_reason, stock
 from tachyon_engine.types import Message, Receive, Scope, Send
 
 stock_base: Any = starlette.middleware.base
 STOCK_CALL = stock("starlette.middleware.base:BaseHTTPMiddleware.__call__")
 
-# The AnyIO pieces reproduced here: where the installed release is not a verified one, Starlette's
-# method runs.
-_PATCH = PATCH_BY_NAME["starlette.middleware.base.BaseHTTPMiddleware.__call__"]
-ENABLED = all(is_verified(name) for name in _PATCH.reproduces)
+# Starlette's method and the AnyIO pieces reproduced here: where any is not a verified source,
+# Starlette's method runs.
+ENABLED = patch_unverified_reason(PATCH_BY_NAME["starlette.middleware.base.BaseHTTPMiddleware.__call__"]) is None
 
 T = TypeVar("T")
 _sleep = asyncio.sleep
 
 
 class _Event:
-    """`anyio.Event` on asyncio: `wait()` on a set event is still a checkpoint."""
+    """`anyio.Event` on asyncio, without its checkpoint when `wait()` finds it set."""
 
     __slots__ = ("_set", "_waiters")
 
@@ -286,8 +290,7 @@ async def _leave_group(tasks: list[asyncio.Task[None]], exc: BaseException | Non
     """AnyIO's `TaskGroup.__aexit__` on asyncio, as `create_collapsing_task_group` leaves it: on an
     error, the children cancelled; the children awaited (a checkpoint when there are none); then
     the error, or the single one, re-raised as that function re-raises it."""
-    cancelled = exc is not None
-    if cancelled:
+    if exc is not None:
         for task in tasks:
             task.cancel()
     errors: list[BaseException] = []

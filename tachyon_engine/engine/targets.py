@@ -274,8 +274,9 @@ OTHER_STOCK_OBJECTS = (
     "opentelemetry._logs._internal:get_logger_provider",
 )
 
-# Every stock object a replacement may name (`stock()`) or verify.
+# The patches by the name of their target ("module.Attribute.path").
 PATCH_BY_NAME = {patch.name: patch for patch in PATCHES}
+# Every stock object a replacement may name (`stock()`) or verify.
 _REGISTERED = frozenset(name for patch in PATCHES for name in patch.stock_objects()) | frozenset(OTHER_STOCK_OBJECTS)
 
 # The releases each replacement is verified against (`make verified-sources` records them): the
