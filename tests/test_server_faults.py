@@ -274,7 +274,13 @@ def test_limit_concurrency_503_matches_uvicorn(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("option", "value"), [("--ssl-keyfile", "x"), ("--ssl-certfile", "cert.pem"), ("--ws-max-size", "100")]
+    ("option", "value"),
+    [
+        ("--ssl-keyfile", "x"),
+        ("--ssl-certfile", "cert.pem"),
+        ("--ws-per-message-deflate", "true"),
+        ("--ws", "wsproto"),
+    ],
 )
 def test_unsupported_uvicorn_option_exits_2(option: str, value: str, tmp_path: Path) -> None:
     # Run outside the repository: `python -m` puts the working directory first on sys.path, and

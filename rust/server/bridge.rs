@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 
 use super::exchange::{Exchange, Parked};
+use super::websocket::channel::Channel;
 
 /// A request head as hyper parsed it, with where it came from.
 pub struct NewRequest {
@@ -27,10 +28,23 @@ pub struct NewRequest {
     pub respond: tokio::sync::oneshot::Sender<http::Response<super::body::OutBody>>,
 }
 
+/// A WebSocket handshake request, waiting for the app to accept or refuse it.
+pub struct NewWebSocket {
+    pub head: http::request::Parts,
+    pub connection: Arc<super::service::ConnectionInfo>,
+    pub channel: Arc<Channel>,
+    /// The `Sec-WebSocket-Accept` value for the handshake response.
+    pub accept_key: String,
+    pub respond: tokio::sync::oneshot::Sender<http::Response<super::body::OutBody>>,
+}
+
 pub enum Event {
     Request(Box<NewRequest>),
+    WebSocket(Box<NewWebSocket>),
     /// Tokio has news for what the Python side parked on this exchange.
     Wake(Arc<Exchange>, Parked),
+    /// Tokio has news for what the Python side parked on a WebSocket.
+    WakeSocket(Parked),
     /// A line for the server's error log (level, message), from the tokio side.
     Log(LogLevel, String),
 }
@@ -47,6 +61,13 @@ pub type Reply = (
     http::Response<super::body::OutBody>,
 );
 
+/// What the Python side hands to tokio after a pass of its loop.
+pub enum Delivery {
+    Reply(Reply),
+    /// A WebSocket has messages to write, or its app finished.
+    Socket(Arc<Channel>),
+}
+
 /// Past this many queued events the Python side is woken without waiting for tokio to idle.
 const EAGER_SIGNAL: usize = 512;
 
@@ -54,7 +75,7 @@ pub struct Bridge {
     queue: Mutex<Vec<Event>>,
     signalled: AtomicBool,
     eventfd: OwnedFd,
-    outbox: Mutex<Vec<Reply>>,
+    outbox: Mutex<Vec<Delivery>>,
     /// Connections to close once the replies queued before them are delivered.
     closing: Mutex<Vec<Arc<super::service::ConnectionInfo>>>,
     /// Wakes the task that hands replies to their connections.
@@ -135,8 +156,17 @@ impl Bridge {
     /// Queues a reply from the Python side; `true` when it is the first since the last flush
     /// (the caller then arranges one `flush_replies` after the current pass of its loop).
     pub fn reply(&self, reply: Reply) -> bool {
+        self.deliver(Delivery::Reply(reply))
+    }
+
+    /// Queues a wakeup of a WebSocket's task, like `reply`.
+    pub fn notify_socket(&self, channel: Arc<Channel>) -> bool {
+        self.deliver(Delivery::Socket(channel))
+    }
+
+    fn deliver(&self, delivery: Delivery) -> bool {
         let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
-        outbox.push(reply);
+        outbox.push(delivery);
         outbox.len() == 1
     }
 
@@ -158,8 +188,8 @@ impl Bridge {
         self.replies_ready.notify_one();
     }
 
-    /// Takes the queued replies (the tokio side).
-    pub fn take_replies(&self, into: &mut Vec<Reply>) {
+    /// Takes the queued deliveries (the tokio side).
+    pub fn take_replies(&self, into: &mut Vec<Delivery>) {
         std::mem::swap(
             &mut *self.outbox.lock().unwrap_or_else(|p| p.into_inner()),
             into,
@@ -170,6 +200,13 @@ impl Bridge {
     pub fn wake(&self, exchange: &Arc<Exchange>, parked: Option<Parked>) {
         if let Some(parked) = parked {
             self.submit(Event::Wake(exchange.clone(), parked));
+        }
+    }
+
+    /// Hands what a WebSocket had parked back to the Python side.
+    pub fn wake_socket(&self, parked: impl IntoIterator<Item = Parked>) {
+        for parked in parked {
+            self.submit(Event::WakeSocket(parked));
         }
     }
 }

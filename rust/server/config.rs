@@ -22,6 +22,8 @@ pub struct Limits {
     pub limit_concurrency: Option<usize>,
     /// The headers of every response, those the server writes itself included.
     pub defaults: ResponseDefaults,
+    /// WebSocket options; `None` with `--ws none` (an upgrade is then served as plain HTTP).
+    pub websocket: Option<super::websocket::Options>,
 }
 
 impl Default for Limits {
@@ -33,6 +35,7 @@ impl Default for Limits {
             max_buf_size: 8192 + 4096 * 100,
             limit_concurrency: None,
             defaults: ResponseDefaults::default(),
+            websocket: Some(super::websocket::Options::default()),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! - `exchange`: the state one request shares between tokio and the Python thread.
 //! - `body`: the response body hyper writes and the pump that reads a request body ahead.
 //! - `bridge`: the event queue and eventfd from tokio to the Python thread.
+//! - `websocket`: the handshake and the tokio side of a WebSocket (tokio-tungstenite).
 //! - `asgi`: scopes, `receive()`/`send()`, and the `NativeServer` Python class.
 
 pub mod asgi;
@@ -15,3 +16,4 @@ pub mod config;
 pub mod exchange;
 pub mod listener;
 pub mod service;
+pub mod websocket;

@@ -38,6 +38,8 @@ const READ_AHEAD: u64 = 64 * 1024;
 
 pub struct Shared {
     pub bridge: Arc<Bridge>,
+    /// Turns true when the server shuts down.
+    pub stop: watch::Receiver<bool>,
     pub limits: Limits,
     pub connections: AtomicUsize,
     pub requests: AtomicUsize,
@@ -78,6 +80,13 @@ async fn handle(
     connection: Arc<ConnectionInfo>,
     shared: Arc<Shared>,
 ) -> Result<Response<OutBody>, Infallible> {
+    if let Some(options) = &shared.limits.websocket {
+        // As uvicorn: a WebSocket handshake is not subject to --limit-concurrency.
+        if super::websocket::handshake::wants_websocket(request.headers()) {
+            let options = options.clone();
+            return Ok(super::websocket::handle(request, connection, shared, &options).await);
+        }
+    }
     let requests = shared.requests.fetch_add(1, Ordering::AcqRel) + 1;
     let _in_flight = InFlight(&shared);
     if let Some(limit) = shared.limits.limit_concurrency {
@@ -181,7 +190,7 @@ async fn serve_connection<IO>(
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) where
-    IO: AsyncRead + AsyncWrite + Unpin + 'static,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let connection = Arc::new(connection);
     let closing = connection.clone();
@@ -207,7 +216,9 @@ async fn serve_connection<IO>(
     let service = hyper::service::service_fn(move |request| {
         handle(request, connection.clone(), service_shared.clone())
     });
-    let served = builder.serve_connection(TokioIo::new(io), service);
+    let served = builder
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
     tokio::pin!(served);
     let mut stopping = *stop.borrow();
     if stopping {

@@ -24,6 +24,16 @@ def _header(value: str) -> tuple[str, str]:
     return name, content.lstrip()
 
 
+def _boolean(value: str) -> bool:
+    """A BOOLEAN option value, spelled as click (uvicorn's parser) accepts it."""
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "t", "yes", "y", "on"):
+        return True
+    if lowered in ("0", "false", "f", "no", "n", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"{value!r} is not a valid boolean")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tachyon", description="Serve an ASGI app with hyper and tokio.")
     p.add_argument("app", metavar="APP", help="the app as module:attribute")
@@ -38,6 +48,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"], help="event loop")
     p.add_argument("--http", default="auto", help="HTTP implementation (auto only: hyper)")
     p.add_argument("--ws", default="auto", help="WebSocket implementation (auto or none)")
+    p.add_argument("--ws-max-size", type=int, default=16777216, help="largest WebSocket message in bytes")
+    p.add_argument("--ws-max-queue", type=int, default=32, help="received messages held for the app")
+    p.add_argument("--ws-ping-interval", type=float, default=20.0, help="seconds between keepalive pings")
+    p.add_argument("--ws-ping-timeout", type=float, default=20.0, help="seconds to wait for a pong")
+    p.add_argument(
+        "--ws-per-message-deflate", type=_boolean, default=False, help="compression (not supported: false only)"
+    )
     p.add_argument("--interface", default="auto", help="auto or asgi3")
     p.add_argument("--lifespan", default="auto", choices=["auto", "on", "off"], help="lifespan protocol")
     p.add_argument("--env-file", help="environment variables to load (needs python-dotenv)")

@@ -26,11 +26,6 @@ UNSUPPORTED: dict[str, str] = {
     "ssl_cert_reqs": "TLS is not supported yet",
     "ssl_ca_certs": "TLS is not supported yet",
     "ssl_ciphers": "TLS is not supported yet",
-    "ws_max_size": "WebSockets are not supported yet",
-    "ws_max_queue": "WebSockets are not supported yet",
-    "ws_ping_interval": "WebSockets are not supported yet",
-    "ws_ping_timeout": "WebSockets are not supported yet",
-    "ws_per_message_deflate": "WebSockets are not supported yet",
     "use_colors": "coloured logs are not supported: use --log-config for custom formatting",
     "h11_max_incomplete_event_size": "the server parses HTTP with hyper, not h11: see --limit-header-size",
     "reload_includes": "--reload watches *.py files only",
@@ -54,6 +49,12 @@ class Config:
     loop: str = "auto"
     http: str = "auto"
     ws: str = "auto"
+    ws_max_size: int = 16 * 1024 * 1024
+    ws_max_queue: int = 32
+    ws_ping_interval: float | None = 20.0
+    ws_ping_timeout: float | None = 20.0
+    # uvicorn negotiates permessage-deflate by default; tokio-tungstenite has no compression.
+    ws_per_message_deflate: bool = False
     interface: str = "auto"
     lifespan: str = "auto"
     env_file: str | os.PathLike[str] | None = None
@@ -95,7 +96,14 @@ class Config:
                 "(leave --http at 'auto')."
             )
         if self.ws not in ("auto", "none"):
-            raise ValueError(f"--ws {self.ws!r} is not supported: WebSockets are not supported yet.")
+            raise ValueError(
+                f"--ws {self.ws!r} is not supported: the server has one WebSocket implementation "
+                "(tokio-tungstenite); use 'auto', or 'none' to turn WebSockets off."
+            )
+        if self.ws_per_message_deflate:
+            raise ValueError(
+                "--ws-per-message-deflate is not supported: WebSocket messages are sent uncompressed (pass False)."
+            )
         if self.interface not in ("auto", "asgi3"):
             raise ValueError(f"--interface {self.interface!r} is not supported: the server runs ASGI 3 apps.")
         if self.workers is None:

@@ -9,6 +9,7 @@ import http
 import json
 import logging
 import logging.config
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,15 @@ def access_log(scope: dict[str, Any], status: int) -> None:
         scope["http_version"],
         status,
     )
+
+
+def websocket_log(scope: dict[str, Any], outcome: str | int) -> None:
+    """uvicorn's line for each answer to a WebSocket handshake ('[accepted]', 403, a denial's
+    status), on the error logger at INFO, as uvicorn writes it."""
+    path = urllib.parse.quote(scope["path"])
+    if scope["query_string"]:
+        path = "{}?{}".format(path, scope["query_string"].decode("ascii"))
+    error_logger.info('%s - "WebSocket %s" %s', _client_addr(scope), path, outcome)
 
 
 def server_log(level: int, message: str) -> None:

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from tachyon_engine.server import logs
-from tachyon_engine.server.bindings import ClientDisconnected, NativeServer
+from tachyon_engine.server.bindings import ClientDisconnected, HttpCycle, NativeServer, WebSocketCycle
 from tachyon_engine.server.config import Config
 from tachyon_engine.server.lifespan import Lifespan
 from tachyon_engine.server.proxy import ProxyHeaders
@@ -77,6 +77,24 @@ class Server:
         finally:
             self.active -= 1
 
+    async def _run_websocket(self, cycle: WebSocketCycle) -> None:
+        try:
+            result = await self.app(cycle.scope, cycle.receive, cycle.send)
+        except ClientDisconnected:
+            pass  # the client left: nothing to answer, nothing to report
+        except BaseException as exc:
+            logger.error("Exception in ASGI application\n", exc_info=exc)
+            cycle.refuse_with_500()
+        else:
+            if not cycle.handshake_complete:
+                logger.error("ASGI callable returned without completing handshake.")
+                cycle.refuse_with_500()
+            elif result is not None:
+                logger.error("ASGI callable should return None, but returned '%s'.", result)
+        finally:
+            cycle.finish()
+            self.active -= 1
+
     async def _fail(self, cycle: Any) -> None:
         if cycle.response_started:
             cycle.abort()
@@ -94,7 +112,10 @@ class Server:
         create_task = self.loop.create_task
         run = self._run
         for cycle in cycles:
-            create_task(run(cycle))
+            if type(cycle) is HttpCycle:
+                create_task(run(cycle))
+            else:
+                create_task(self._run_websocket(cycle))
         self.active += len(cycles)
         self.started += len(cycles)
         if self.max_requests is not None and self.started >= self.max_requests and not self.should_exit:
@@ -129,6 +150,12 @@ class Server:
             max_headers=config.limit_header_count,
             max_header_size=config.limit_header_size,
             limit_concurrency=config.limit_concurrency,
+            ws=config.ws != "none",
+            ws_max_size=config.ws_max_size,
+            ws_max_queue=config.ws_max_queue,
+            ws_ping_interval=config.ws_ping_interval,
+            ws_ping_timeout=config.ws_ping_timeout,
+            websocket_log=logs.websocket_log,
         )
         self.loop.add_reader(self.native.fileno(), self._on_readable)
         for number in (signal.SIGINT, signal.SIGTERM):

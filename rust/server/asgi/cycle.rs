@@ -47,14 +47,14 @@ impl Ready {
 static DONE: PyOnceLock<Py<Ready>> = PyOnceLock::new();
 
 /// The shared completed awaitable whose result is `None` (what `send()` returns).
-fn done(py: Python<'_>) -> PyResult<Py<PyAny>> {
+pub fn done(py: Python<'_>) -> PyResult<Py<PyAny>> {
     Ok(DONE
         .get_or_try_init(py, || Py::new(py, Ready { value: None }))?
         .clone_ref(py)
         .into_any())
 }
 
-fn ready(py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+pub fn ready(py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
     Ok(Py::new(
         py,
         Ready {

@@ -6,6 +6,7 @@
 
 pub mod cycle;
 pub mod scope;
+pub mod websocket;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -20,11 +21,18 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use tokio::sync::watch;
 
-use super::bridge::{Bridge, Event, LogLevel};
+use super::bridge::{Bridge, Delivery, Event, LogLevel};
 use super::config::{Limits, ResponseDefaults};
 use super::listener::Listener;
 use super::service::{accept_loop, Shared};
+use super::websocket::Options as WebSocketOptions;
 use cycle::{resolve, HttpCycle, ParkedFuture};
+use websocket::WebSocketCycle;
+
+/// An optional duration in seconds from Python (`None` or a non-positive value: never).
+fn seconds(value: Option<f64>) -> Option<Duration> {
+    value.filter(|s| *s > 0.0).map(Duration::from_secs_f64)
+}
 
 pyo3::create_exception!(
     tachyon_engine._core,
@@ -36,6 +44,10 @@ pyo3::create_exception!(
 /// What every request's scope and response share: made once per server on the Python thread.
 pub struct Settings {
     pub scheme: Py<PyString>,
+    /// `ws` or `wss`, for WebSocket scopes.
+    pub websocket_scheme: Py<PyString>,
+    /// `websocket_log(scope, outcome)`: uvicorn's info line for each handshake's answer.
+    pub websocket_log: Option<Py<PyAny>>,
     pub root_path: Py<PyString>,
     pub root_path_text: String,
     pub state: Py<PyDict>,
@@ -109,6 +121,8 @@ impl NativeServer {
         fd, *, create_future, call_soon, log, state, scheme = "http", root_path = "", access_log = None,
         proxy_headers = None, date_header = true, headers = Vec::new(), reason_phrases = Vec::new(),
         timeout_keep_alive = 5.0, max_headers = 100, max_header_size = None, limit_concurrency = None,
+        ws = true, ws_max_size = 16777216, ws_max_queue = 32, ws_ping_interval = Some(20.0),
+        ws_ping_timeout = Some(20.0), websocket_log = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -129,6 +143,12 @@ impl NativeServer {
         max_headers: usize,
         max_header_size: Option<usize>,
         limit_concurrency: Option<usize>,
+        ws: bool,
+        ws_max_size: usize,
+        ws_max_queue: usize,
+        ws_ping_interval: Option<f64>,
+        ws_ping_timeout: Option<f64>,
+        websocket_log: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         let fixed = headers
             .iter()
@@ -158,6 +178,9 @@ impl NativeServer {
             call_soon,
             flush_replies,
             scheme: PyString::new(py, scheme).unbind(),
+            websocket_scheme: PyString::new(py, if scheme == "https" { "wss" } else { "ws" })
+                .unbind(),
+            websocket_log,
             root_path: PyString::new(py, root_path).unbind(),
             root_path_text: root_path.to_owned(),
             state,
@@ -175,10 +198,18 @@ impl NativeServer {
             max_headers,
             max_header_size,
             limit_concurrency,
+            websocket: ws.then(|| WebSocketOptions {
+                max_size: ws_max_size,
+                max_queue: ws_max_queue,
+                ping_interval: seconds(ws_ping_interval),
+                ping_timeout: seconds(ws_ping_timeout),
+            }),
             ..Limits::default()
         };
+        let (stop, stop_receiver) = watch::channel(false);
         let shared = Arc::new(Shared {
             bridge,
+            stop: stop_receiver.clone(),
             limits,
             connections: Default::default(),
             requests: Default::default(),
@@ -193,7 +224,6 @@ impl NativeServer {
             let _entered = runtime.enter();
             Listener::from_fd(fd)?
         };
-        let (stop, stop_receiver) = watch::channel(false);
         let (terminate, mut terminate_receiver) = watch::channel(false);
         let thread_shared = shared.clone();
         let thread = std::thread::Builder::new()
@@ -245,6 +275,12 @@ impl NativeServer {
                         .and_then(|cycle| Py::new(py, cycle))
                         .and_then(|cycle| cycles.append(cycle))
                 }
+                Event::WebSocket(request) => {
+                    WebSocketCycle::new(py, *request, &self.settings, &self.shared.bridge)
+                        .and_then(|cycle| Py::new(py, cycle))
+                        .and_then(|cycle| cycles.append(cycle))
+                }
+                Event::WakeSocket(parked) => websocket::wake(py, parked),
                 Event::Wake(exchange, parked) => match parked.downcast::<ParkedFuture>() {
                     Ok(parked) => wake(py, &exchange, *parked),
                     Err(_) => Ok(()),
@@ -307,9 +343,12 @@ async fn deliver_replies(bridge: Arc<Bridge>) {
     loop {
         bridge.replies_ready.notified().await;
         bridge.take_replies(&mut replies);
-        for (sender, response) in replies.drain(..) {
-            // A connection that went away meanwhile drops its response.
-            let _ = sender.send(response);
+        for delivery in replies.drain(..) {
+            match delivery {
+                // A connection that went away meanwhile drops its response.
+                Delivery::Reply((sender, response)) => drop(sender.send(response)),
+                Delivery::Socket(channel) => channel.io.notify_one(),
+            }
         }
         for connection in bridge.take_closing() {
             connection.close.notify_one();
@@ -356,6 +395,7 @@ fn wake(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeServer>()?;
     m.add_class::<HttpCycle>()?;
+    m.add_class::<WebSocketCycle>()?;
     m.add_class::<cycle::Ready>()?;
     m.add(
         "ClientDisconnected",

@@ -13,6 +13,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use super::Settings;
 use crate::server::bridge::NewRequest;
+use crate::server::service::ConnectionInfo;
 
 /// `urllib.parse.unquote(path)` for an ASCII path: `%XX` decoded, the bytes read as UTF-8 with
 /// invalid sequences replaced, everything else (a `%` not followed by two hex digits) kept.
@@ -62,25 +63,50 @@ fn presized_dict(py: Python<'_>, size: isize) -> PyResult<Bound<'_, PyDict>> {
     Ok(dict.cast_into::<PyDict>()?)
 }
 
+/// The HTTP scope of a request.
 pub fn build<'py>(
     py: Python<'py>,
     request: &NewRequest,
     settings: &Settings,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let head = &request.head;
+    build_for(py, &request.head, &request.connection, settings, None)
+}
+
+/// The WebSocket scope of a handshake request, as uvicorn's `websockets` protocol makes it:
+/// no `method`, `ws`/`wss` for the scheme, `subprotocols`, and the denial-response extension.
+pub fn build_websocket<'py>(
+    py: Python<'py>,
+    head: &http::request::Parts,
+    connection: &ConnectionInfo,
+    settings: &Settings,
+) -> PyResult<Bound<'py, PyDict>> {
+    let subprotocols = crate::server::websocket::handshake::subprotocols(&head.headers);
+    build_for(py, head, connection, settings, Some(subprotocols))
+}
+
+fn build_for<'py>(
+    py: Python<'py>,
+    head: &http::request::Parts,
+    connection: &ConnectionInfo,
+    settings: &Settings,
+    subprotocols: Option<Vec<String>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let websocket = subprotocols.is_some();
     let scope = presized_dict(py, 16)?;
-    scope.set_item(intern!(py, "type"), intern!(py, "http"))?;
+    match websocket {
+        false => scope.set_item(intern!(py, "type"), intern!(py, "http"))?,
+        true => scope.set_item(intern!(py, "type"), intern!(py, "websocket"))?,
+    }
     let asgi = PyDict::new(py);
     asgi.set_item(intern!(py, "version"), intern!(py, "3.0"))?;
     asgi.set_item(intern!(py, "spec_version"), intern!(py, "2.4"))?;
     scope.set_item(intern!(py, "asgi"), asgi)?;
     let version = match head.version {
-        http::Version::HTTP_10 => intern!(py, "1.0"),
+        http::Version::HTTP_10 if !websocket => intern!(py, "1.0"),
         http::Version::HTTP_2 => intern!(py, "2"),
         _ => intern!(py, "1.1"),
     };
     scope.set_item(intern!(py, "http_version"), version)?;
-    let connection = &request.connection;
     match &connection.server {
         Some(address) => {
             scope.set_item(intern!(py, "server"), settings.server_tuple(py, address)?)?
@@ -101,7 +127,10 @@ pub fn build<'py>(
         }
         None => scope.set_item(intern!(py, "client"), py.None())?,
     }
-    scope.set_item(intern!(py, "scheme"), settings.scheme.bind(py))?;
+    match websocket {
+        false => scope.set_item(intern!(py, "scheme"), settings.scheme.bind(py))?,
+        true => scope.set_item(intern!(py, "scheme"), settings.websocket_scheme.bind(py))?,
+    }
     scope.set_item(intern!(py, "root_path"), settings.root_path.bind(py))?;
     let headers = PyList::empty(py);
     for (name, value) in head.headers.iter() {
@@ -112,7 +141,9 @@ pub fn build<'py>(
     }
     scope.set_item(intern!(py, "headers"), headers)?;
     scope.set_item(intern!(py, "state"), settings.state.bind(py).copy()?)?;
-    scope.set_item(intern!(py, "method"), method_name(py, &head.method))?;
+    if !websocket {
+        scope.set_item(intern!(py, "method"), method_name(py, &head.method))?;
+    }
     let raw_path = head.uri.path().as_bytes();
     let root = settings.root_path_text.as_str();
     let path = unquote(raw_path);
@@ -131,6 +162,12 @@ pub fn build<'py>(
     }
     let query = head.uri.query().unwrap_or("").as_bytes();
     scope.set_item(intern!(py, "query_string"), PyBytes::new(py, query))?;
+    if let Some(subprotocols) = subprotocols {
+        scope.set_item(intern!(py, "subprotocols"), subprotocols)?;
+        let extensions = PyDict::new(py);
+        extensions.set_item(intern!(py, "websocket.http.response"), PyDict::new(py))?;
+        scope.set_item(intern!(py, "extensions"), extensions)?;
+    }
     if let Some(proxy) = &settings.proxy_headers {
         if has_forwarded(&head.headers) {
             proxy.call1(py, (&scope,))?;
