@@ -127,6 +127,7 @@ CONVERSATIONS: dict[str, tuple[str, list[Step], list[str] | None]] = {
         None,
     ),
     "the app closes with the default code": ("/echo?close=1000", [("send", b"x"), ("recv",), ("recv",)], None),
+    "a burst larger than the socket takes at once": ("/burst?n=64&size=262144", [("recv",)] * 65, None),
     "send after the peer left": ("/echo?send_after=1", [("close", 1000, "")], None),
     "close before accept is a 403": ("/refuse", [], None),
     "a denial response": ("/deny", [], None),
@@ -415,3 +416,97 @@ def test_starlette_websocket(starlette_servers: tuple[Server, Server], name: str
     if name == "chat":
         records = [server.wait_records(1) for server in starlette_servers]
         assert records[1] == records[0] == [{"starlette": "disconnect", "code": 1000, "reason": "bye"}]
+
+
+# --- wsproto as a strict peer -----------------------------------------------------------------
+
+
+def _wsproto_conversation(server: Server, target: str, messages: Sequence[str | bytes]) -> list[Any]:
+    """Drives one connection with wsproto's client (which refuses any frame or handshake that
+    breaks RFC 6455): sends `messages` once accepted, closes with 1000 once each is echoed (unless
+    the server closes first), and returns the events it saw, simplified."""
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.connection import ConnectionState
+    from wsproto.events import (
+        AcceptConnection,
+        BytesMessage,
+        CloseConnection,
+        Message,
+        Ping,
+        RejectConnection,
+        RejectData,
+        Request,
+        TextMessage,
+    )
+
+    client = WSConnection(ConnectionType.CLIENT)
+    seen: list[Any] = []
+    echoed = 0
+    partial: Any = None
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(client.send(Request(host="test", target=target, subprotocols=["p1"])))
+        done = False
+        while not done:
+            data = sock.recv(65536)
+            client.receive_data(data or None)
+            for event in client.events():
+                if isinstance(event, AcceptConnection):
+                    seen.append(("accepted", event.subprotocol))
+                    for message in messages:
+                        sock.sendall(client.send(Message(data=message)))
+                elif isinstance(event, TextMessage | BytesMessage):
+                    # A long message may come in parts: what is compared is the whole.
+                    partial = partial + event.data if partial is not None else event.data
+                    if event.message_finished:
+                        seen.append(("message", partial))
+                        partial = None
+                        echoed += 1
+                elif isinstance(event, Ping):
+                    sock.sendall(client.send(event.response()))
+                elif isinstance(event, CloseConnection):
+                    seen.append(("close", event.code, event.reason))
+                    if client.state is ConnectionState.REMOTE_CLOSING:
+                        sock.sendall(client.send(event.response()))
+                    done = True
+                elif isinstance(event, RejectConnection):
+                    seen.append(("rejected", event.status_code))
+                    done = not event.has_body
+                elif isinstance(event, RejectData):
+                    seen.append(("rejected body", event.data))
+                    done = event.body_finished
+            if not data:
+                seen.append(("eof",))
+                done = True
+            if not done and client.state is ConnectionState.OPEN and echoed == len(messages) and messages:
+                sock.sendall(client.send(CloseConnection(code=1000, reason="enough")))
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("target", "messages"),
+    [
+        ("/echo?subprotocol=p1", ["text", b"\x00bytes", "é" * 300, b"x" * 70000]),
+        ("/echo?close=4001&reason=bye", ["one"]),
+        ("/refuse", []),
+        ("/deny", []),
+    ],
+)
+def test_wsproto_strict_peer(servers: tuple[Server, Server], target: str, messages: list[str | bytes]) -> None:
+    uvicorn_events, events = (_wsproto_conversation(server, target, messages) for server in servers)
+    assert events == uvicorn_events
+    assert events
+
+
+def test_ws_none_serves_a_handshake_as_plain_http(tmp_path: Path) -> None:
+    answers = []
+    for kind in KINDS:
+        server = launch(kind, tmp_path / kind, app="websocket_apps:app", args=["--ws", "none"])
+        try:
+            wait_ready(server)
+            head, body = _raw(
+                server, HANDSHAKE.format(path="/echo").encode().replace(b"Host", b"Connection: close\r\nHost")
+            )
+            answers.append((head.split(b"\r\n")[0], body, "Unsupported upgrade request." in server.log()))
+        finally:
+            server.stop()
+    assert answers[1] == answers[0]

@@ -182,7 +182,21 @@ async def concurrent_receive(ws: Recorder) -> None:
     await waiting
 
 
+async def burst(ws: Recorder) -> None:
+    """Sends `n` binary messages of `size` bytes as fast as `send()` lets it (more than the
+    socket takes at once: `send()` has to wait), then closes."""
+    query = _query(ws.scope)
+    await ws.receive()
+    await ws.send({"type": "websocket.accept"})
+    size = int(query["size"])
+    for index in range(int(query["n"])):
+        await ws.send({"type": "websocket.send", "bytes": index.to_bytes(4, "big") * (size // 4)})
+    await ws.send({"type": "websocket.close", "code": 1000, "reason": "sent them all"})
+    await ws.receive()
+
+
 SCENARIOS = {
+    "/burst": burst,
     "/echo": echo,
     "/refuse": refuse,
     "/deny": deny,
