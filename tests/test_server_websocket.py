@@ -431,7 +431,6 @@ def _wsproto_conversation(server: Server, target: str, messages: Sequence[str | 
         AcceptConnection,
         BytesMessage,
         CloseConnection,
-        Message,
         Ping,
         RejectConnection,
         RejectData,
@@ -453,7 +452,10 @@ def _wsproto_conversation(server: Server, target: str, messages: Sequence[str | 
                 if isinstance(event, AcceptConnection):
                     seen.append(("accepted", event.subprotocol))
                     for message in messages:
-                        sock.sendall(client.send(Message(data=message)))
+                        event_out = (
+                            TextMessage(data=message) if isinstance(message, str) else BytesMessage(data=message)
+                        )
+                        sock.sendall(client.send(event_out))
                 elif isinstance(event, TextMessage | BytesMessage):
                     # A long message may come in parts: what is compared is the whole.
                     partial = partial + event.data if partial is not None else event.data
