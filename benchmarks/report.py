@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from benchmarks.endtoend import targets
+from benchmarks.endtoend import targets, websocket
 from benchmarks.endtoend.run import LOADS, EndToEnd, Load
 from benchmarks.endtoend.servers import SERVERS
 from benchmarks.environment import Environment
@@ -353,6 +353,8 @@ def _end_to_end(outcome: Outcome) -> str:
         )
     )
     parts += ["### Targets", _targets_table(result)]
+    if result.websocket_echo:
+        parts += ["### WebSocket echo", _websocket_table(result, settings.load_seconds, settings.load_rounds)]
     parts.append("### Every app on every server")
     parts.append(
         "Requests per second (higher is better), and `x uvicorn` the ratio to uvicorn's on the same app; "
@@ -372,6 +374,38 @@ def _end_to_end(outcome: Outcome) -> str:
     lines += [_load_line(row) for row in result.rows]
     parts.append("\n".join(lines))
     return "\n\n".join(parts)
+
+
+def _websocket_table(result: EndToEnd, seconds: int, rounds: int) -> str:
+    by_server = {load.server: load for load in result.websocket_echo}
+    lines = [
+        f"A raw ASGI echo app; {websocket.CONNECTIONS} connections with {websocket.WINDOW} messages of "
+        f"{len(websocket.PAYLOAD)} bytes in flight each, {seconds} s per run, {_plural(rounds, 'round')} "
+        "alternating which server goes first; the median. The client (one Python process on core 1, frames "
+        "built once, echoes counted by size) reports its own CPU share: far from 100%, it is not what is "
+        "measured. Before loading, each server must echo three messages byte for byte.",
+        "",
+        "| server | messages/s | x uvicorn | client CPU | same output | note |",
+        "|---|---:|---:|---:|:---:|---|",
+    ]
+    baseline = by_server.get("uvicorn")
+    for load in result.websocket_echo:
+        share = "-" if load.client_cpu is None else f"{load.client_cpu:.0%}"
+        times = (
+            ratio(load.messages_per_s / baseline.messages_per_s)
+            if baseline and baseline.messages_per_s and load.messages_per_s
+            else "-"
+        )
+        lines.append(
+            f"| {load.server} | {_rps(load.messages_per_s)} | {times} | {share} | "
+            f"{'yes' if load.correct else '**no**'} | {load.note} |"
+        )
+    goal = websocket.GOAL
+    ours, theirs = by_server.get("tachyon"), by_server.get("uvicorn")
+    if ours and theirs and ours.messages_per_s and theirs.messages_per_s and ours.correct and theirs.correct:
+        value = ours.messages_per_s / theirs.messages_per_s
+        lines += ["", f"Target: >= {goal:g}x uvicorn: **{value:.2f}x**, {'met' if value >= goal else '**not met**'}."]
+    return "\n".join(lines)
 
 
 def _targets_table(result: EndToEnd) -> str:

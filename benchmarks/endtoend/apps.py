@@ -77,3 +77,26 @@ def _fastapi_hello() -> Any:
         return {"message": "Hello, world!"}
 
     return app
+
+
+async def _websocket_echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "http":
+        await _raw_hello(scope, receive, send)
+        return
+    if scope["type"] != "websocket":
+        raise RuntimeError(f"the echo app serves HTTP and WebSockets, not {scope['type']!r}")
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        if message["type"] != "websocket.receive":
+            return
+        if message.get("text") is not None:
+            await send({"type": "websocket.send", "text": message["text"]})
+        else:
+            await send({"type": "websocket.send", "bytes": message["bytes"]})
+
+
+def websocket_echo_app() -> Any:
+    """A raw ASGI WebSocket echo (text as text, bytes as bytes); plain HTTP gets the hello."""
+    return _websocket_echo

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from benchmarks.endtoend import wrk
+from benchmarks.endtoend import websocket, wrk
 from benchmarks.endtoend.servers import HOST, SERVERS, Server
+from benchmarks.endtoend.websocket import WebSocketLoad
 from benchmarks.processes import alternating
 from benchmarks.results import LoadRow, ServerLoad, median
 from benchmarks.scenarios.apps import PARAMS_PATH, PARAMS_QUERY
@@ -103,6 +104,8 @@ class EndToEnd:
     # Why the section did not run, when it did not.
     skipped: str = ""
     wrk_version: str = ""
+    # WebSocket echo messages per second, per server.
+    websocket_echo: list[WebSocketLoad] = field(default_factory=list)
 
     def find(self, app: str, request: str, server: str, connections: int) -> ServerLoad | None:
         for load in self.loads:
@@ -111,8 +114,11 @@ class EndToEnd:
         return None
 
     @property
-    def failed(self) -> list[ServerLoad]:
-        return [load for load in self.loads if load.correct is False]
+    def failed(self) -> list[ServerLoad | WebSocketLoad]:
+        return [
+            *(load for load in self.loads if load.correct is False),
+            *(load for load in self.websocket_echo if not load.correct),
+        ]
 
 
 # (app name, server name)
@@ -145,6 +151,8 @@ def run(settings: Settings, log: Path) -> EndToEnd:
         result.crashes += failures.values()
         answers = _check(servers)
         _measure(settings, path, servers, loads, samples, result.crashes)
+    print(f"  WebSocket echo: {settings.load_rounds} round(s) of {settings.load_seconds} s per server", flush=True)
+    result.websocket_echo = websocket.run(settings.load_seconds, settings.load_rounds, log)
     result.loads = [
         _server_load(load, kind.name, connections, samples, answers, failures)
         for load in LOADS
