@@ -126,6 +126,8 @@ pub async fn pump(
     if wait_first {
         exchange.pump.notified().await;
     }
+    let declared = incoming.size_hint().exact();
+    let mut received: u64 = 0;
     loop {
         while !exchange.body_wanted() {
             if exchange.is_disconnected() {
@@ -137,9 +139,17 @@ pub async fn pump(
             Some(Ok(frame)) => {
                 // Trailers are not part of an ASGI request body.
                 if let Ok(data) = frame.into_data() {
+                    received += data.len() as u64;
                     let parked = exchange.push_body(data, false);
                     bridge.wake(&exchange, parked);
                 }
+            }
+            // hyper ends an HTTP/2 body early, without an error, when the client resets the
+            // stream with NO_ERROR or CANCEL: short of its declared length, it is a disconnect.
+            None if declared.is_some_and(|n| n != received) => {
+                let parked = exchange.disconnect();
+                bridge.wake(&exchange, parked);
+                return;
             }
             None => {
                 let parked = exchange.push_body(Bytes::new(), true);

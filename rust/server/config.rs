@@ -22,6 +22,8 @@ pub struct Limits {
     pub limit_concurrency: Option<usize>,
     /// The headers of every response, those the server writes itself included.
     pub defaults: ResponseDefaults,
+    /// `--http`: which protocols a connection may speak.
+    pub http: HttpVersions,
     /// WebSocket options; `None` with `--ws none` (an upgrade is then served as plain HTTP).
     pub websocket: Option<super::websocket::Options>,
 }
@@ -36,8 +38,18 @@ impl Default for Limits {
             limit_concurrency: None,
             defaults: ResponseDefaults::default(),
             websocket: Some(super::websocket::Options::default()),
+            http: HttpVersions::Auto,
         }
     }
+}
+
+/// `--http auto|1|2`: HTTP/1.1, HTTP/2 with prior knowledge (h2c), or either, told apart by the
+/// HTTP/2 connection preface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpVersions {
+    Auto,
+    Http1,
+    Http2,
 }
 
 /// The headers every response starts with, in uvicorn's order: `date`, then `server` and the

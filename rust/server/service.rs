@@ -11,13 +11,15 @@ use http::{Request, Response, StatusCode};
 use http_body::Body as _;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+
+use super::preface::{self, Prefixed, Protocol};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{oneshot, watch};
 
 use super::body::{body_failed, pump, OutBody};
 use super::bridge::{Bridge, Event, LogLevel, NewRequest};
-use super::config::Limits;
+use super::config::{HttpVersions, Limits};
 use super::exchange::Exchange;
 use super::listener::Listener;
 
@@ -69,6 +71,10 @@ impl Drop for DisconnectGuard<'_> {
         }
     }
 }
+
+/// The most bytes of request headers an HTTP/2 stream may carry, when `--limit-header-size` does
+/// not say: what hyper's HTTP/1 read buffer allows a head.
+const H2_MAX_HEADER_LIST: usize = 8192 + 4096 * 100;
 
 /// The texts of the answers the server gives itself, as uvicorn words them.
 const SERVICE_UNAVAILABLE: &str = "Service Unavailable";
@@ -123,6 +129,7 @@ async fn handle(
             .exact()
             .is_some_and(|n| n <= READ_AHEAD)
     {
+        let declared = incoming.size_hint().exact();
         let mut whole = BytesMut::with_capacity(incoming.size_hint().lower() as usize);
         let mut failed = None;
         while let Some(frame) = incoming.frame().await {
@@ -139,6 +146,13 @@ async fn handle(
             }
         }
         match failed {
+            // hyper ends an HTTP/2 body early, without an error, when the client resets the
+            // stream with NO_ERROR or CANCEL: short of its declared length, it is a disconnect.
+            None if declared.is_some_and(|n| n != whole.len() as u64) => {
+                exchange.push_body(whole.freeze(), false);
+                exchange.disconnect();
+                None
+            }
             None => Some(whole.freeze()),
             Some(error) => {
                 // The client left mid-body: the app still gets what arrived, then the
@@ -183,6 +197,33 @@ async fn handle(
     }))
 }
 
+/// hyper's connection futures, which can be asked to finish gracefully.
+trait Graceful: std::future::Future {
+    fn shut_down(self: std::pin::Pin<&mut Self>);
+}
+
+impl<I, S> Graceful for hyper::server::conn::http1::UpgradeableConnection<I, S>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<Incoming, ResBody = OutBody>,
+{
+    fn shut_down(self: std::pin::Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
+impl<I, S> Graceful for hyper::server::conn::http2::Connection<I, S, TokioExecutor>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<Incoming, ResBody = OutBody>,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn shut_down(self: std::pin::Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
 /// Serves one connection until it closes or the server shuts down.
 async fn serve_connection<IO>(
     io: IO,
@@ -193,9 +234,43 @@ async fn serve_connection<IO>(
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let connection = Arc::new(connection);
-    let closing = connection.clone();
-    let mut builder = hyper::server::conn::http1::Builder::new();
     let limits = &shared.limits;
+    let protocol = match limits.http {
+        HttpVersions::Http1 => Some((Protocol::Http1, Prefixed::new(Bytes::new(), io))),
+        HttpVersions::Http2 => Some((Protocol::Http2, Prefixed::new(Bytes::new(), io))),
+        HttpVersions::Auto => tokio::select! {
+            // The first bytes must come within the time a request head may take.
+            sniffed = tokio::time::timeout(limits.timeout_keep_alive, preface::sniff(io)) => {
+                sniffed.ok().and_then(Result::ok).flatten()
+            }
+            _ = stop.changed() => None,
+        },
+    };
+    if let Some((protocol, io)) = protocol {
+        let service_shared = shared.clone();
+        let service_connection = connection.clone();
+        let service = hyper::service::service_fn(move |request| {
+            handle(request, service_connection.clone(), service_shared.clone())
+        });
+        let io = TokioIo::new(io);
+        match protocol {
+            Protocol::Http1 => {
+                let served = http1_builder(limits)
+                    .serve_connection(io, service)
+                    .with_upgrades();
+                until_closed(served, &connection, stop).await;
+            }
+            Protocol::Http2 => {
+                let served = http2_builder(limits).serve_connection(io, service);
+                until_closed(served, &connection, stop).await;
+            }
+        }
+    }
+    shared.connections.fetch_sub(1, Ordering::AcqRel);
+}
+
+fn http1_builder(limits: &Limits) -> hyper::server::conn::http1::Builder {
+    let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         // hyper's timer starts when it waits for a request head, idle or not: it bounds both an
@@ -212,36 +287,49 @@ async fn serve_connection<IO>(
     if let Some(size) = limits.max_header_size {
         builder.max_header_size(size);
     }
-    let service_shared = shared.clone();
-    let service = hyper::service::service_fn(move |request| {
-        handle(request, connection.clone(), service_shared.clone())
-    });
-    let served = builder
-        .serve_connection(TokioIo::new(io), service)
-        .with_upgrades();
+    builder
+}
+
+fn http2_builder(limits: &Limits) -> hyper::server::conn::http2::Builder<TokioExecutor> {
+    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .auto_date_header(false)
+        .max_header_list_size(
+            u32::try_from(limits.max_header_size.unwrap_or(H2_MAX_HEADER_LIST)).unwrap_or(u32::MAX),
+        );
+    builder
+}
+
+/// Drives a connection to its end, asking it to finish gracefully when the server stops or the
+/// app's side asks for the connection to close.
+async fn until_closed<C: Graceful>(
+    served: C,
+    connection: &ConnectionInfo,
+    mut stop: watch::Receiver<bool>,
+) {
     tokio::pin!(served);
     let mut stopping = *stop.borrow();
     if stopping {
-        served.as_mut().graceful_shutdown();
+        served.as_mut().shut_down();
     }
     loop {
         tokio::select! {
             // hyper first: a close asked for after a response comes once its head is written.
             biased;
             _ = served.as_mut() => break,
-            _ = closing.close.notified(), if !stopping => {
+            _ = connection.close.notified(), if !stopping => {
                 stopping = true;
-                served.as_mut().graceful_shutdown();
+                served.as_mut().shut_down();
             }
             changed = stop.changed(), if !stopping => {
                 stopping = true;
                 if changed.is_ok() {
-                    served.as_mut().graceful_shutdown();
+                    served.as_mut().shut_down();
                 }
             }
         }
     }
-    shared.connections.fetch_sub(1, Ordering::AcqRel);
 }
 
 /// Accepts connections until told to stop, then waits for the open ones to finish.

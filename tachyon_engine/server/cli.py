@@ -46,7 +46,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--reload-delay", type=float, default=0.25, help="seconds between checks for changes")
     p.add_argument("--workers", type=int, help="worker processes (default $WEB_CONCURRENCY or 1)")
     p.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"], help="event loop")
-    p.add_argument("--http", default="auto", help="HTTP implementation (auto only: hyper)")
+    p.add_argument(
+        "--http", default="auto", help="auto (HTTP/1.1, and HTTP/2 with prior knowledge), 1 or 2 (hyper's either way)"
+    )
     p.add_argument("--ws", default="auto", help="WebSocket implementation (auto or none)")
     p.add_argument("--ws-max-size", type=int, default=16777216, help="largest WebSocket message in bytes")
     p.add_argument("--ws-max-queue", type=int, default=32, help="received messages held for the app")

@@ -16,6 +16,7 @@ from tachyon_engine.server.logs import LOGGING_CONFIG
 
 LIFESPAN_MODES = ("auto", "on", "off")
 LOOPS = ("auto", "asyncio", "uvloop")
+HTTP_VERSIONS = ("auto", "1", "2")
 
 # uvicorn options this server does not have yet, and why; naming one is an error.
 UNSUPPORTED: dict[str, str] = {
@@ -90,10 +91,10 @@ class Config:
             raise ValueError(
                 f"--loop must be one of {', '.join(LOOPS)} (the server drives its own HTTP), not {self.loop!r}."
             )
-        if self.http != "auto":
+        if self.http not in HTTP_VERSIONS:
             raise ValueError(
-                f"--http {self.http!r} is not supported: the server always speaks HTTP/1.1 through hyper "
-                "(leave --http at 'auto')."
+                f"--http {self.http!r} is not supported: the server speaks HTTP through hyper; "
+                "--http is one of auto (HTTP/1.1, and HTTP/2 with prior knowledge), 1 or 2."
             )
         if self.ws not in ("auto", "none"):
             raise ValueError(

@@ -156,6 +156,7 @@ class Server:
             ws_ping_interval=config.ws_ping_interval,
             ws_ping_timeout=config.ws_ping_timeout,
             websocket_log=logs.websocket_log,
+            http=config.http,
         )
         self.loop.add_reader(self.native.fileno(), self._on_readable)
         for number in (signal.SIGINT, signal.SIGTERM):

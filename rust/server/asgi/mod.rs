@@ -22,7 +22,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use tokio::sync::watch;
 
 use super::bridge::{Bridge, Delivery, Event, LogLevel};
-use super::config::{Limits, ResponseDefaults};
+use super::config::{HttpVersions, Limits, ResponseDefaults};
 use super::listener::Listener;
 use super::service::{accept_loop, Shared};
 use super::websocket::Options as WebSocketOptions;
@@ -122,7 +122,7 @@ impl NativeServer {
         proxy_headers = None, date_header = true, headers = Vec::new(), reason_phrases = Vec::new(),
         timeout_keep_alive = 5.0, max_headers = 100, max_header_size = None, limit_concurrency = None,
         ws = true, ws_max_size = 16777216, ws_max_queue = 32, ws_ping_interval = Some(20.0),
-        ws_ping_timeout = Some(20.0), websocket_log = None,
+        ws_ping_timeout = Some(20.0), websocket_log = None, http = "auto",
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -149,7 +149,18 @@ impl NativeServer {
         ws_ping_interval: Option<f64>,
         ws_ping_timeout: Option<f64>,
         websocket_log: Option<Py<PyAny>>,
+        http: &str,
     ) -> PyResult<Self> {
+        let http = match http {
+            "auto" => HttpVersions::Auto,
+            "1" => HttpVersions::Http1,
+            "2" => HttpVersions::Http2,
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "http must be 'auto', '1' or '2', not {other:?}"
+                )))
+            }
+        };
         let fixed = headers
             .iter()
             .map(|(n, v)| to_header(n, v))
@@ -198,6 +209,7 @@ impl NativeServer {
             max_headers,
             max_header_size,
             limit_concurrency,
+            http,
             websocket: ws.then(|| WebSocketOptions {
                 max_size: ws_max_size,
                 max_queue: ws_max_queue,

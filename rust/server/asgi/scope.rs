@@ -133,6 +133,16 @@ fn build_for<'py>(
     }
     scope.set_item(intern!(py, "root_path"), settings.root_path.bind(py))?;
     let headers = PyList::empty(py);
+    if head.version == http::Version::HTTP_2 && !head.headers.contains_key(http::header::HOST) {
+        // HTTP/2 carries the host in the `:authority` pseudo-header: apps (Starlette's URL,
+        // TrustedHost) read it from `host`, as an HTTP/1.1 request gives it.
+        if let Some(authority) = head.uri.authority() {
+            headers.append((
+                PyBytes::new(py, b"host"),
+                PyBytes::new(py, authority.as_str().as_bytes()),
+            ))?;
+        }
+    }
     for (name, value) in head.headers.iter() {
         headers.append((
             PyBytes::new(py, name.as_str().as_bytes()),
