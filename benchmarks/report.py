@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from benchmarks.endtoend import targets, websocket
+from benchmarks.endtoend import http2, targets, websocket
 from benchmarks.endtoend.run import LOADS, EndToEnd, Load
 from benchmarks.endtoend.servers import SERVERS
 from benchmarks.environment import Environment
@@ -355,6 +355,8 @@ def _end_to_end(outcome: Outcome) -> str:
     parts += ["### Targets", _targets_table(result)]
     if result.websocket_echo:
         parts += ["### WebSocket echo", _websocket_table(result, settings.load_seconds, settings.load_rounds)]
+    if result.http2_hello:
+        parts += ["### HTTP/2 (h2c)", _http2_table(result, settings.load_seconds, settings.load_rounds)]
     parts.append("### Every app on every server")
     parts.append(
         "Requests per second (higher is better), and `x uvicorn` the ratio to uvicorn's on the same app; "
@@ -405,6 +407,38 @@ def _websocket_table(result: EndToEnd, seconds: int, rounds: int) -> str:
     if ours and theirs and ours.messages_per_s and theirs.messages_per_s and ours.correct and theirs.correct:
         value = ours.messages_per_s / theirs.messages_per_s
         lines += ["", f"Target: >= {goal:g}x uvicorn: **{value:.2f}x**, {'met' if value >= goal else '**not met**'}."]
+    return "\n".join(lines)
+
+
+def _http2_table(result: EndToEnd, seconds: int, rounds: int) -> str:
+    by_server = {load.server: load for load in result.http2_hello}
+    lines = [
+        f"The raw ASGI hello over HTTP/2 with prior knowledge, loaded by h2load ({http2.CONNECTIONS} "
+        f"connections x {http2.STREAMS} concurrent streams, 1 thread, core 1), {seconds} s per run, "
+        f"{_plural(rounds, 'round')} alternating which server goes first; the median. granian runs with "
+        "`--http 2`, the tachyon server with its default `--http auto`; uvicorn has no HTTP/2. Before "
+        "loading, both must give curl the same answer (status, headers but `date` and `server`, body); "
+        "any failed or non-2xx request under load fails the row.",
+        "",
+        "| server | req/s | x granian | same output | note |",
+        "|---|---:|---:|:---:|---|",
+    ]
+    baseline = by_server.get("granian")
+    for load in result.http2_hello:
+        times = (
+            ratio(load.requests_per_s / baseline.requests_per_s)
+            if baseline and baseline.requests_per_s and load.requests_per_s
+            else "-"
+        )
+        lines.append(
+            f"| {load.server} | {_rps(load.requests_per_s)} | {times} | {'yes' if load.correct else '**no**'} | "
+            f"{load.note} |"
+        )
+    ours, theirs = by_server.get("tachyon"), by_server.get("granian")
+    if ours and theirs and ours.requests_per_s and theirs.requests_per_s and ours.correct and theirs.correct:
+        value = ours.requests_per_s / theirs.requests_per_s
+        verdict = "met" if value >= http2.GOAL else "**not met**"
+        lines += ["", f"Target: >= {http2.GOAL:g}x granian --http 2: **{value:.2f}x**, {verdict}."]
     return "\n".join(lines)
 
 

@@ -28,8 +28,13 @@ LOAD_CORE = "1"
 class ServerKind:
     name: str
     description: str
+    # Arguments added to the command line (granian's `--http 2` for the HTTP/2 load).
+    extra: tuple[str, ...] = ()
 
     def command(self, factory: str, port: int) -> list[str]:
+        return [*self._command(factory, port), *self.extra]
+
+    def _command(self, factory: str, port: int) -> list[str]:
         if self.name == "uvicorn":
             return [
                 *("-m", "uvicorn", "--factory", factory, "--host", HOST, "--port", str(port)),

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 
+from benchmarks.endtoend import tools
 from benchmarks.endtoend.servers import LOAD_CORE, pinned
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
@@ -15,19 +14,7 @@ _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 def ensure_wrk() -> tuple[str | None, str]:
     """wrk's path, or None and why the end-to-end section cannot run."""
-    path = shutil.which("wrk")
-    if path:
-        return path, ""
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return None, "wrk is not installed, and installing it needs root and apt-get (`apt-get install wrk`)"
-    print("  installing wrk: apt-get update && apt-get install -y wrk", flush=True)
-    try:
-        subprocess.run(["apt-get", "update", "-qq"], check=True, timeout=300, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, timeout=300, capture_output=True)
-    except (subprocess.SubprocessError, OSError) as exc:
-        return None, f"wrk could not be installed: {exc}"
-    path = shutil.which("wrk")
-    return (path, "") if path else (None, "wrk is still missing after apt-get install")
+    return tools.ensure("wrk", "wrk")
 
 
 def version(path: str) -> str:
