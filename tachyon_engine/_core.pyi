@@ -45,6 +45,7 @@ __all__ = [
     "ClientDisconnected",
     "HttpCycle",
     "WebSocketCycle",
+    "check_tls",
     "Ready",
     "NativeServer",
 ]
@@ -191,6 +192,11 @@ class WebSocketCycle:
     def refuse_with_500(self) -> None: ...
     def finish(self) -> None: ...
 
+def check_tls(
+    ssl_certificates: bytes, ssl_key: bytes, ssl_ca_certs: bytes | None = None, ssl_cert_reqs: int = 0
+) -> None:
+    """Raises ValueError saying what is wrong with the TLS files, as the server would use them."""
+
 @final
 class Ready:
     """An awaitable that is already complete."""
@@ -229,6 +235,10 @@ class NativeServer:
         ws_ping_timeout: float | None = ...,
         websocket_log: Callable[[dict[str, Any], str | int], None] | None = None,
         http: str = "auto",
+        ssl_certificates: bytes | None = None,
+        ssl_key: bytes | None = None,
+        ssl_ca_certs: bytes | None = None,
+        ssl_cert_reqs: int = 0,
     ) -> NativeServer: ...
     def fileno(self) -> int: ...
     def drain(self) -> list[HttpCycle | WebSocketCycle]: ...

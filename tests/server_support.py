@@ -28,6 +28,7 @@ from server_apps import RECORD_ENV
 TESTS = Path(__file__).resolve().parent
 PYTHON = sys.executable
 Kind = Literal["tachyon", "uvicorn"]
+KINDS: tuple[Kind, Kind] = ("uvicorn", "tachyon")
 READY_TIMEOUT = 30.0
 
 

@@ -276,8 +276,8 @@ def test_limit_concurrency_503_matches_uvicorn(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("option", "value"),
     [
-        ("--ssl-keyfile", "x"),
-        ("--ssl-certfile", "cert.pem"),
+        ("--ssl-version", "2"),
+        ("--ssl-ciphers", "ECDHE+AESGCM"),
         ("--ws-per-message-deflate", "true"),
         ("--ws", "wsproto"),
     ],

@@ -23,12 +23,11 @@ from typing import Any
 
 import pytest
 import websockets
-from server_support import Kind, Server, launch, wait_ready
+from server_support import KINDS, Server, launch, wait_ready
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
 Step = tuple[Any, ...]
-KINDS: tuple[Kind, Kind] = ("uvicorn", "tachyon")
 
 
 @pytest.fixture(scope="module")

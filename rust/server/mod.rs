@@ -7,6 +7,7 @@
 //! - `exchange`: the state one request shares between tokio and the Python thread.
 //! - `body`: the response body hyper writes and the pump that reads a request body ahead.
 //! - `bridge`: the event queue and eventfd from tokio to the Python thread.
+//! - `tls`: rustls, set up from uvicorn's `--ssl-*` options.
 //! - `websocket`: the handshake and the tokio side of a WebSocket (tokio-tungstenite).
 //! - `asgi`: scopes, `receive()`/`send()`, and the `NativeServer` Python class.
 
@@ -18,4 +19,5 @@ pub mod exchange;
 pub mod listener;
 pub mod preface;
 pub mod service;
+pub mod tls;
 pub mod websocket;

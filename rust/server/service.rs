@@ -40,6 +40,8 @@ const READ_AHEAD: u64 = 64 * 1024;
 
 pub struct Shared {
     pub bridge: Arc<Bridge>,
+    /// Set when the server speaks TLS.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
     /// Turns true when the server shuts down.
     pub stop: watch::Receiver<bool>,
     pub limits: Limits,
@@ -230,20 +232,25 @@ async fn serve_connection<IO>(
     connection: ConnectionInfo,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
+    negotiated: Option<Protocol>,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let connection = Arc::new(connection);
     let limits = &shared.limits;
-    let protocol = match limits.http {
-        HttpVersions::Http1 => Some((Protocol::Http1, Prefixed::new(Bytes::new(), io))),
-        HttpVersions::Http2 => Some((Protocol::Http2, Prefixed::new(Bytes::new(), io))),
-        HttpVersions::Auto => tokio::select! {
-            // The first bytes must come within the time a request head may take.
-            sniffed = tokio::time::timeout(limits.timeout_keep_alive, preface::sniff(io)) => {
-                sniffed.ok().and_then(Result::ok).flatten()
-            }
-            _ = stop.changed() => None,
+    let protocol = match (negotiated, limits.http) {
+        // ALPN decided.
+        (Some(protocol), _) => Some((protocol, Prefixed::new(Bytes::new(), io))),
+        (None, http) => match http {
+            HttpVersions::Http1 => Some((Protocol::Http1, Prefixed::new(Bytes::new(), io))),
+            HttpVersions::Http2 => Some((Protocol::Http2, Prefixed::new(Bytes::new(), io))),
+            HttpVersions::Auto => tokio::select! {
+                // The first bytes must come within the time a request head may take.
+                sniffed = tokio::time::timeout(limits.timeout_keep_alive, preface::sniff(io)) => {
+                    sniffed.ok().and_then(Result::ok).flatten()
+                }
+                _ = stop.changed() => None,
+            },
         },
     };
     if let Some((protocol, io)) = protocol {
@@ -332,6 +339,34 @@ async fn until_closed<C: Graceful>(
     }
 }
 
+/// The TLS handshake (within the time a request head may take), then the connection, in the
+/// protocol ALPN chose.
+async fn serve_tls<IO>(
+    tls: tokio_rustls::TlsAcceptor,
+    io: IO,
+    connection: ConnectionInfo,
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let handshake = tokio::time::timeout(shared.limits.timeout_keep_alive, tls.accept(io)).await;
+    match handshake {
+        Ok(Ok(stream)) => {
+            let protocol = match stream.get_ref().1.alpn_protocol() {
+                Some(b"h2") => Some(Protocol::Http2),
+                Some(b"http/1.1") => Some(Protocol::Http1),
+                _ => None,
+            };
+            serve_connection(stream, connection, shared, stop, protocol).await;
+        }
+        // A failed or slow handshake: nothing reached HTTP, nothing to answer.
+        _ => {
+            shared.connections.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
 /// Accepts connections until told to stop, then waits for the open ones to finish.
 pub async fn accept_loop(listener: Listener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let stop_connections = stop.clone();
@@ -341,13 +376,20 @@ pub async fn accept_loop(listener: Listener, shared: Arc<Shared>, mut stop: watc
                 Ok((io, client, server)) => {
                     shared.connections.fetch_add(1, Ordering::AcqRel);
                     let info = ConnectionInfo { client, server, client_tuple: Default::default(), close: tokio::sync::Notify::new() };
+                    let (shared, stop) = (shared.clone(), stop_connections.clone());
                     match io {
                         super::listener::Stream::Tcp(tcp) => {
                             let _ = tcp.set_nodelay(true);
-                            tokio::spawn(serve_connection(tcp, info, shared.clone(), stop_connections.clone()));
+                            match shared.tls.clone() {
+                                Some(tls) => tokio::spawn(serve_tls(tls, tcp, info, shared, stop)),
+                                None => tokio::spawn(serve_connection(tcp, info, shared, stop, None)),
+                            };
                         }
                         super::listener::Stream::Unix(unix) => {
-                            tokio::spawn(serve_connection(unix, info, shared.clone(), stop_connections.clone()));
+                            match shared.tls.clone() {
+                                Some(tls) => tokio::spawn(serve_tls(tls, unix, info, shared, stop)),
+                                None => tokio::spawn(serve_connection(unix, info, shared, stop, None)),
+                            };
                         }
                     }
                 }

@@ -81,6 +81,13 @@ def parser() -> argparse.ArgumentParser:
         help="close idle connections, and request heads that take longer, after this many seconds",
     )
     p.add_argument("--timeout-graceful-shutdown", type=float, help="most seconds to wait for in-flight requests")
+    p.add_argument("--ssl-keyfile", help="TLS: the private key (PEM)")
+    p.add_argument("--ssl-certfile", help="TLS: the certificate chain (PEM); serving https")
+    p.add_argument("--ssl-keyfile-password", help="TLS: the key's password (needs the cryptography package)")
+    p.add_argument("--ssl-version", type=int, default=17, help="17 only (ssl.PROTOCOL_TLS_SERVER: TLS 1.2 or 1.3)")
+    p.add_argument("--ssl-cert-reqs", type=int, default=0, help="client certificates: 0 none, 1 optional, 2 required")
+    p.add_argument("--ssl-ca-certs", help="TLS: the CA certificates that sign client certificates")
+    p.add_argument("--ssl-ciphers", default="TLSv1", help="not supported (rustls chooses); TLSv1 only")
     p.add_argument("--header", dest="headers", action="append", type=_header, default=[], help="name:value")
     p.add_argument("--factory", action="store_true", help="APP is a factory: call it for the app")
     p.add_argument("--app-dir", default="", help="look for APP in this folder (default: the current one)")

@@ -7,6 +7,7 @@ import importlib
 import inspect
 import os
 import socket
+import ssl
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -20,13 +21,7 @@ HTTP_VERSIONS = ("auto", "1", "2")
 
 # uvicorn options this server does not have yet, and why; naming one is an error.
 UNSUPPORTED: dict[str, str] = {
-    "ssl_keyfile": "TLS is not supported yet: terminate TLS in front of the server",
-    "ssl_certfile": "TLS is not supported yet: terminate TLS in front of the server",
-    "ssl_keyfile_password": "TLS is not supported yet",
-    "ssl_version": "TLS is not supported yet",
-    "ssl_cert_reqs": "TLS is not supported yet",
-    "ssl_ca_certs": "TLS is not supported yet",
-    "ssl_ciphers": "TLS is not supported yet",
+    "ssl_context_factory": "TLS is rustls's, set up from --ssl-certfile/--ssl-keyfile, not from a Python SSLContext",
     "use_colors": "coloured logs are not supported: use --log-config for custom formatting",
     "h11_max_incomplete_event_size": "the server parses HTTP with hyper, not h11: see --limit-header-size",
     "reload_includes": "--reload watches *.py files only",
@@ -34,6 +29,21 @@ UNSUPPORTED: dict[str, str] = {
     "reset_contextvars": "not supported: each request already runs in a copy of the loop's context",
     "timeout_worker_healthcheck": "not supported: a worker is replaced when its process exits",
 }
+
+
+def _decrypted_key(pem: bytes, password: str) -> bytes:
+    """An encrypted PEM key, decrypted (rustls reads only plain keys)."""
+    try:
+        from cryptography.hazmat.primitives import serialization
+    except ImportError as exc:
+        raise ValueError(
+            "--ssl-keyfile-password needs the 'cryptography' package to decrypt the key "
+            "(pip install cryptography), or a key file without a password."
+        ) from exc
+    key = serialization.load_pem_private_key(pem, password.encode())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def refuse(name: str) -> None:
@@ -83,6 +93,15 @@ class Config:
     headers: list[tuple[str, str]] = field(default_factory=list)
     limit_header_count: int = 100
     limit_header_size: int | None = None
+    ssl_keyfile: str | os.PathLike[str] | None = None
+    ssl_certfile: str | os.PathLike[str] | None = None
+    ssl_keyfile_password: str | None = None
+    # uvicorn's defaults: ssl.PROTOCOL_TLS_SERVER (the only one: rustls negotiates TLS 1.2 or 1.3)
+    # and ssl.CERT_NONE.
+    ssl_version: int = ssl.PROTOCOL_TLS_SERVER
+    ssl_cert_reqs: int = ssl.CERT_NONE
+    ssl_ca_certs: str | os.PathLike[str] | None = None
+    ssl_ciphers: str | None = None
 
     def __post_init__(self) -> None:
         if self.lifespan not in LIFESPAN_MODES:
@@ -101,6 +120,17 @@ class Config:
                 f"--ws {self.ws!r} is not supported: the server has one WebSocket implementation "
                 "(tokio-tungstenite); use 'auto', or 'none' to turn WebSockets off."
             )
+        if self.ssl_version != ssl.PROTOCOL_TLS_SERVER:
+            raise ValueError(
+                "--ssl-version is not supported: rustls negotiates TLS 1.2 or 1.3 (leave it at "
+                f"{int(ssl.PROTOCOL_TLS_SERVER)}, ssl.PROTOCOL_TLS_SERVER)."
+            )
+        if self.ssl_ciphers not in (None, "TLSv1"):
+            raise ValueError("--ssl-ciphers is not supported: rustls chooses among its own safe cipher suites.")
+        if self.ssl_cert_reqs not in (ssl.CERT_NONE, ssl.CERT_OPTIONAL, ssl.CERT_REQUIRED):
+            raise ValueError(f"--ssl-cert-reqs must be 0, 1 or 2, not {self.ssl_cert_reqs!r}.")
+        if self.ssl_keyfile and not self.ssl_certfile:
+            raise ValueError("--ssl-keyfile needs --ssl-certfile (the certificate chain).")
         if self.ws_per_message_deflate:
             raise ValueError(
                 "--ws-per-message-deflate is not supported: WebSocket messages are sent uncompressed (pass False)."
@@ -137,6 +167,22 @@ class Config:
         if self.server_header and b"server" not in dict(headers):
             headers.insert(0, (b"server", b"tachyon"))
         return headers
+
+    @property
+    def is_ssl(self) -> bool:
+        return bool(self.ssl_certfile)
+
+    def tls_material(self) -> dict[str, Any]:
+        """The native server's TLS arguments: the certificate chain, the key (decrypted with
+        --ssl-keyfile-password) and the CA certificates, as bytes; empty without TLS."""
+        if not self.ssl_certfile:
+            return {}
+        chain = Path(self.ssl_certfile).read_bytes()
+        key = Path(self.ssl_keyfile).read_bytes() if self.ssl_keyfile else chain
+        if self.ssl_keyfile_password is not None:
+            key = _decrypted_key(key, self.ssl_keyfile_password)
+        ca = Path(self.ssl_ca_certs).read_bytes() if self.ssl_ca_certs else None
+        return {"ssl_certificates": chain, "ssl_key": key, "ssl_ca_certs": ca, "ssl_cert_reqs": int(self.ssl_cert_reqs)}
 
     def load_env(self) -> None:
         if self.env_file is None:

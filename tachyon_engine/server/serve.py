@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from tachyon_engine.server import logs
-from tachyon_engine.server.bindings import ClientDisconnected, HttpCycle, NativeServer, WebSocketCycle
+from tachyon_engine.server.bindings import ClientDisconnected, HttpCycle, NativeServer, WebSocketCycle, check_tls
 from tachyon_engine.server.config import Config
 from tachyon_engine.server.lifespan import Lifespan
 from tachyon_engine.server.proxy import ProxyHeaders
@@ -33,12 +33,13 @@ _REASON_PHRASES = [(status.value, status.phrase.encode()) for status in http.HTT
 
 
 def _url(config: Config, sock: socket.socket) -> str:
+    scheme = "https" if config.is_ssl else "http"
     if config.uds:
-        return f"http://unix:{config.uds}"
+        return f"{scheme}://unix:{config.uds}"
     if config.fd is not None:
         return f"socket {sock.getsockname()!r}"
     host, port = sock.getsockname()[:2]
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
 class Server:
@@ -129,6 +130,13 @@ class Server:
 
     async def serve(self, sock: socket.socket) -> int:
         self.loop = asyncio.get_running_loop()
+        try:
+            tls = self.config.tls_material()
+            if tls:
+                check_tls(**tls)
+        except (OSError, ValueError) as exc:
+            logger.error("Cannot set up TLS: %s", exc)
+            return 1
         lifespan = Lifespan(self.app, self.config.lifespan)
         await lifespan.startup()
         if lifespan.should_exit:
@@ -157,6 +165,8 @@ class Server:
             ws_ping_timeout=config.ws_ping_timeout,
             websocket_log=logs.websocket_log,
             http=config.http,
+            scheme="https" if config.is_ssl else "http",
+            **tls,
         )
         self.loop.add_reader(self.native.fileno(), self._on_readable)
         for number in (signal.SIGINT, signal.SIGTERM):

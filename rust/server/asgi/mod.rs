@@ -25,6 +25,7 @@ use super::bridge::{Bridge, Delivery, Event, LogLevel};
 use super::config::{HttpVersions, Limits, ResponseDefaults};
 use super::listener::Listener;
 use super::service::{accept_loop, Shared};
+use super::tls::TlsFiles;
 use super::websocket::Options as WebSocketOptions;
 use cycle::{resolve, HttpCycle, ParkedFuture};
 use websocket::WebSocketCycle;
@@ -122,7 +123,8 @@ impl NativeServer {
         proxy_headers = None, date_header = true, headers = Vec::new(), reason_phrases = Vec::new(),
         timeout_keep_alive = 5.0, max_headers = 100, max_header_size = None, limit_concurrency = None,
         ws = true, ws_max_size = 16777216, ws_max_queue = 32, ws_ping_interval = Some(20.0),
-        ws_ping_timeout = Some(20.0), websocket_log = None, http = "auto",
+        ws_ping_timeout = Some(20.0), websocket_log = None, http = "auto", ssl_certificates = None,
+        ssl_key = None, ssl_ca_certs = None, ssl_cert_reqs = 0,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -150,6 +152,10 @@ impl NativeServer {
         ws_ping_timeout: Option<f64>,
         websocket_log: Option<Py<PyAny>>,
         http: &str,
+        ssl_certificates: Option<Vec<u8>>,
+        ssl_key: Option<Vec<u8>>,
+        ssl_ca_certs: Option<Vec<u8>>,
+        ssl_cert_reqs: u8,
     ) -> PyResult<Self> {
         let http = match http {
             "auto" => HttpVersions::Auto,
@@ -218,9 +224,25 @@ impl NativeServer {
             }),
             ..Limits::default()
         };
+        let tls = match (ssl_certificates, ssl_key) {
+            (Some(chain_pem), Some(key_pem)) => {
+                let files = TlsFiles {
+                    chain_pem,
+                    key_pem,
+                    ca_pem: ssl_ca_certs,
+                    cert_reqs: ssl_cert_reqs,
+                };
+                Some(
+                    super::tls::acceptor(&files, http)
+                        .map_err(pyo3::exceptions::PyValueError::new_err)?,
+                )
+            }
+            _ => None,
+        };
         let (stop, stop_receiver) = watch::channel(false);
         let shared = Arc::new(Shared {
             bridge,
+            tls,
             stop: stop_receiver.clone(),
             limits,
             connections: Default::default(),
@@ -404,7 +426,28 @@ fn wake(
     }
 }
 
+/// Checks TLS files as the server would use them; raises `ValueError` saying what is wrong.
+#[pyfunction]
+#[pyo3(signature = (ssl_certificates, ssl_key, ssl_ca_certs = None, ssl_cert_reqs = 0))]
+fn check_tls(
+    ssl_certificates: Vec<u8>,
+    ssl_key: Vec<u8>,
+    ssl_ca_certs: Option<Vec<u8>>,
+    ssl_cert_reqs: u8,
+) -> PyResult<()> {
+    let files = TlsFiles {
+        chain_pem: ssl_certificates,
+        key_pem: ssl_key,
+        ca_pem: ssl_ca_certs,
+        cert_reqs: ssl_cert_reqs,
+    };
+    super::tls::acceptor(&files, HttpVersions::Auto)
+        .map(drop)
+        .map_err(pyo3::exceptions::PyValueError::new_err)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(pyo3::wrap_pyfunction!(check_tls, m)?)?;
     m.add_class::<NativeServer>()?;
     m.add_class::<HttpCycle>()?;
     m.add_class::<WebSocketCycle>()?;
