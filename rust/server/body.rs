@@ -34,7 +34,17 @@ pub enum OutBody {
         exchange: Arc<Exchange>,
         bridge: Arc<Bridge>,
     },
+    /// A file the app named with `http.response.pathsend`, read by tokio (its blocking pool), never
+    /// by Python: `remaining` bytes of it, and whether the app declared that length.
+    File {
+        file: tokio::fs::File,
+        remaining: u64,
+        exact: bool,
+    },
 }
+
+/// The most bytes of a file read for one frame.
+const FILE_CHUNK: u64 = 256 * 1024;
 
 impl Body for OutBody {
     type Data = Bytes;
@@ -56,6 +66,30 @@ impl Body for OutBody {
                     Out::Empty => Poll::Pending,
                 }
             }
+            OutBody::File {
+                file, remaining, ..
+            } => {
+                if *remaining == 0 {
+                    return Poll::Ready(None);
+                }
+                let mut chunk = vec![0; FILE_CHUNK.min(*remaining) as usize];
+                let mut read = tokio::io::ReadBuf::new(&mut chunk);
+                match tokio::io::AsyncRead::poll_read(Pin::new(file), cx, &mut read) {
+                    Poll::Pending => Poll::Pending,
+                    // Shorter than it was when the app sent it, or unreadable: the connection is
+                    // closed, as for an app that fails mid-body.
+                    Poll::Ready(Err(_)) => Poll::Ready(Some(Err(AppAborted))),
+                    Poll::Ready(Ok(())) if read.filled().is_empty() => {
+                        Poll::Ready(Some(Err(AppAborted)))
+                    }
+                    Poll::Ready(Ok(())) => {
+                        let filled = read.filled().len();
+                        *remaining -= filled as u64;
+                        chunk.truncate(filled);
+                        Poll::Ready(Some(Ok(Frame::data(Bytes::from(chunk)))))
+                    }
+                }
+            }
         }
     }
 
@@ -71,6 +105,11 @@ impl Body for OutBody {
                 data: Some(data),
                 exact: true,
             } => SizeHint::with_exact(data.len() as u64),
+            OutBody::File {
+                remaining,
+                exact: true,
+                ..
+            } => SizeHint::with_exact(*remaining),
             _ => SizeHint::default(),
         }
     }

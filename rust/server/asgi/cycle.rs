@@ -367,6 +367,44 @@ impl HttpCycle {
     }
 }
 
+impl HttpCycle {
+    /// `http.response.pathsend`: the file at `path` is the whole body, read by tokio. Opening it
+    /// fails here, in the app's `send()` (`FileNotFoundError`, ...); a length that contradicts
+    /// the declared Content-Length fails as a body would.
+    fn pathsend(&mut self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<()> {
+        let path: std::path::PathBuf = message.get_item(intern!(py, "path"))?.extract()?;
+        let file = std::fs::File::open(&path)?;
+        let length = file.metadata()?.len();
+        if self.head_request {
+            let empty = PyDict::new(py);
+            empty.set_item(intern!(py, "type"), intern!(py, "http.response.body"))?;
+            self.body(py, empty.as_any())?;
+            return Ok(());
+        }
+        let exact = self.chunked == Some(false);
+        if exact {
+            if length > self.expected_length {
+                return Err(PyRuntimeError::new_err(
+                    "Response content longer than Content-Length",
+                ));
+            }
+            if length < self.expected_length {
+                return Err(PyRuntimeError::new_err(
+                    "Response content shorter than Content-Length",
+                ));
+            }
+            self.expected_length = 0;
+        }
+        let body = OutBody::File {
+            file: tokio::fs::File::from_std(file),
+            remaining: length,
+            exact,
+        };
+        self.respond(py, body)?;
+        self.finish(py)
+    }
+}
+
 /// Whether a `Connection` header value lists the `close` token.
 fn says_close(value: &[u8]) -> bool {
     value
@@ -423,6 +461,10 @@ impl HttpCycle {
                 this.start(py, message)?;
                 false
             } else if !this.complete {
+                if kind == "http.response.pathsend" && !this.streaming {
+                    this.pathsend(py, message)?;
+                    return done(py);
+                }
                 if kind != "http.response.body" {
                     return Err(PyRuntimeError::new_err(format!(
                         "Expected ASGI message 'http.response.body', but got '{kind}'."

@@ -172,12 +172,14 @@ fn build_for<'py>(
     }
     let query = head.uri.query().unwrap_or("").as_bytes();
     scope.set_item(intern!(py, "query_string"), PyBytes::new(py, query))?;
+    let extensions = PyDict::new(py);
     if let Some(subprotocols) = subprotocols {
         scope.set_item(intern!(py, "subprotocols"), subprotocols)?;
-        let extensions = PyDict::new(py);
         extensions.set_item(intern!(py, "websocket.http.response"), PyDict::new(py))?;
-        scope.set_item(intern!(py, "extensions"), extensions)?;
+    } else {
+        extensions.set_item(intern!(py, "http.response.pathsend"), PyDict::new(py))?;
     }
+    scope.set_item(intern!(py, "extensions"), extensions)?;
     if let Some(proxy) = &settings.proxy_headers {
         if has_forwarded(&head.headers) {
             proxy.call1(py, (&scope,))?;
