@@ -77,3 +77,24 @@ async def events_app(scope: Scope, receive: Receive, send: Send) -> None:
         how = "send"
     watcher.cancel()
     _write_record({"sent": sent, "how": how, "seconds": time.monotonic() - started})
+
+
+async def trailers_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """A body in two parts, then trailer fields in two messages (`http.response.trailers`), when
+    the server offers the extension; without it, the body alone."""
+    if scope["type"] != "http":
+        return
+    offered = "http.response.trailers" in scope.get("extensions", {})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain"), (b"trailer", b"x-checksum, x-count")],
+            "trailers": offered,
+        }
+    )
+    await send({"type": "http.response.body", "body": b"first ", "more_body": True})
+    await send({"type": "http.response.body", "body": b"second", "more_body": False})
+    if offered:
+        await send({"type": "http.response.trailers", "headers": [(b"x-checksum", b"abc123")], "more_trailers": True})
+        await send({"type": "http.response.trailers", "headers": [(b"x-count", b"2")], "more_trailers": False})

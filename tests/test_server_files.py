@@ -119,3 +119,43 @@ def test_events_arrive_one_by_one_and_a_leaving_client_is_noticed(tmp_path: Path
     for kind, record in outcomes:
         assert record["how"] in ("receive", "send"), (kind, record)
         assert record["sent"] <= 4, (kind, record)
+
+
+def test_trailers_over_http1_and_http2(tmp_path: Path, served_file: Path) -> None:
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    server = launch("tachyon", tmp_path, app="streaming_apps:trailers_app", env={FILE_ENV: str(served_file)})
+    try:
+        wait_ready(server)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nhost: x\r\nte: trailers\r\nconnection: close\r\n\r\n")
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+        response = parse_responses(data, ["GET"], eof=True)[0][-1]
+        assert response.body == b"first second"
+        assert response.trailers == [(b"x-checksum", b"abc123"), (b"x-count", b"2")]
+
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding=None))
+            conn.initiate_connection()
+            request = [(b":method", b"GET"), (b":path", b"/"), (b":scheme", b"http"), (b":authority", b"x")]
+            conn.send_headers(1, [*request, (b"te", b"trailers")], end_stream=True)
+            sock.sendall(conn.data_to_send())
+            body, trailers, ended = b"", None, False
+            while not ended:
+                for event in conn.receive_data(sock.recv(65536)):
+                    if isinstance(event, h2.events.DataReceived):
+                        body += event.data
+                        conn.acknowledge_received_data(event.flow_controlled_length, 1)
+                    elif isinstance(event, h2.events.TrailersReceived):
+                        trailers = [(bytes(n), bytes(v)) for n, v in event.headers]
+                    elif isinstance(event, h2.events.StreamEnded):
+                        ended = True
+                sock.sendall(conn.data_to_send())
+        assert body == b"first second"
+        assert trailers == [(b"x-checksum", b"abc123"), (b"x-count", b"2")]
+    finally:
+        server.stop()

@@ -61,6 +61,7 @@ impl Body for OutBody {
                 bridge.wake(exchange, parked);
                 match out {
                     Out::Chunk(chunk) => Poll::Ready(Some(Ok(Frame::data(chunk)))),
+                    Out::Trailers(trailers) => Poll::Ready(Some(Ok(Frame::trailers(trailers)))),
                     Out::End => Poll::Ready(None),
                     Out::Abort => Poll::Ready(Some(Err(AppAborted))),
                     Out::Empty => Poll::Pending,

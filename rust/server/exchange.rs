@@ -41,6 +41,8 @@ struct State {
     out: VecDeque<Bytes>,
     out_len: usize,
     out_end: bool,
+    /// Trailer fields, sent after the last chunk (`http.response.trailers`).
+    out_trailers: Option<http::HeaderMap>,
     out_abort: bool,
     // The abort was seen once (hyper got a chance to flush what it had).
     out_abort_seen: bool,
@@ -72,6 +74,7 @@ pub enum Received {
 /// What `poll_out` found in the response queue.
 pub enum Out {
     Chunk(Bytes),
+    Trailers(http::HeaderMap),
     End,
     Abort,
     Empty,
@@ -167,6 +170,9 @@ impl Exchange {
             return (Out::Empty, None);
         }
         if state.out_end {
+            if let Some(trailers) = state.out_trailers.take() {
+                return (Out::Trailers(trailers), None);
+            }
             return (Out::End, None);
         }
         match &state.out_waker {
@@ -252,6 +258,16 @@ impl Exchange {
             waker.wake();
         }
         state.out_len > OUT_HIGH_WATER
+    }
+
+    /// Ends the response body with trailer fields.
+    pub fn push_trailers(&self, trailers: http::HeaderMap) {
+        let mut state = self.lock();
+        state.out_trailers = Some(trailers);
+        state.out_end = true;
+        if let Some(waker) = state.out_waker.take() {
+            waker.wake();
+        }
     }
 
     /// The app failed after the response started: hyper closes the connection.

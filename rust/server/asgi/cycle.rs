@@ -118,6 +118,12 @@ pub struct HttpCycle {
     pending_head: Option<(StatusCode, HeaderMap)>,
     #[pyo3(get)]
     status: u16,
+    /// The app said at start it will send trailers (`http.response.trailers`) ...
+    trailers: bool,
+    /// ... its body is over and they are what comes next ...
+    awaiting_trailers: bool,
+    /// ... and these arrived so far.
+    trailer_fields: HeaderMap,
 }
 
 impl HttpCycle {
@@ -155,6 +161,9 @@ impl HttpCycle {
             expected_length: 0,
             pending_head: None,
             status: 0,
+            trailers: false,
+            awaiting_trailers: false,
+            trailer_fields: HeaderMap::new(),
         })
     }
 
@@ -241,6 +250,9 @@ impl HttpCycle {
         if self.chunked.is_none() && !self.head_request && status_code != 204 && status_code != 304
         {
             self.chunked = Some(true);
+        }
+        if let Ok(trailers) = message.get_item(intern!(py, "trailers")) {
+            self.trailers = trailers.is_truthy()?;
         }
         self.started = true;
         self.status = status_code;
@@ -330,7 +342,8 @@ impl HttpCycle {
             data
         };
         let mut backpressure = false;
-        if !self.streaming && !more {
+        // With trailers to come, the body stays open after its last chunk: it streams.
+        if !self.streaming && !more && !self.trailers {
             let exact = self.chunked == Some(false);
             // A chunked response keeps even an empty body (uvicorn sends `0\r\n\r\n`, where
             // hyper would write `content-length: 0` for a body that ended before it started).
@@ -353,7 +366,7 @@ impl HttpCycle {
                     },
                 )?;
             }
-            backpressure = self.exchange.push_out(data, !more);
+            backpressure = self.exchange.push_out(data, !more && !self.trailers);
         }
         if !more {
             if self.expected_length != 0 {
@@ -361,13 +374,44 @@ impl HttpCycle {
                     "Response content shorter than Content-Length",
                 ));
             }
-            self.finish(py)?;
+            if self.trailers {
+                self.awaiting_trailers = true;
+            } else {
+                self.finish(py)?;
+            }
         }
         Ok(backpressure)
     }
 }
 
 impl HttpCycle {
+    /// `http.response.trailers`: fields for after the body; the last message ends the response.
+    /// hyper sends them over HTTP/2, and over HTTP/1.1 when the response's `Trailer` header
+    /// names them (its chunked encoding's rule).
+    fn add_trailers(&mut self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<()> {
+        if let Ok(headers) = message.get_item(intern!(py, "headers")) {
+            for pair in headers.try_iter()? {
+                let pair = pair?;
+                let (name, value) = to_header(
+                    pair.get_item(0)?.cast::<PyBytes>()?.as_bytes(),
+                    pair.get_item(1)?.cast::<PyBytes>()?.as_bytes(),
+                )?;
+                self.trailer_fields.append(name, value);
+            }
+        }
+        let more = match message.get_item(intern!(py, "more_trailers")) {
+            Ok(more) => more.is_truthy()?,
+            Err(_) => false,
+        };
+        if !more {
+            self.awaiting_trailers = false;
+            self.exchange
+                .push_trailers(std::mem::take(&mut self.trailer_fields));
+            self.finish(py)?;
+        }
+        Ok(())
+    }
+
     /// `http.response.pathsend`: the file at `path` is the whole body, read by tokio. Opening it
     /// fails here, in the app's `send()` (`FileNotFoundError`, ...); a length that contradicts
     /// the declared Content-Length fails as a body would.
@@ -459,6 +503,14 @@ impl HttpCycle {
                     )));
                 }
                 this.start(py, message)?;
+                false
+            } else if this.awaiting_trailers {
+                if kind != "http.response.trailers" {
+                    return Err(PyRuntimeError::new_err(format!(
+                        "Expected ASGI message 'http.response.trailers', but got '{kind}'."
+                    )));
+                }
+                this.add_trailers(py, message)?;
                 false
             } else if !this.complete {
                 if kind == "http.response.pathsend" && !this.streaming {

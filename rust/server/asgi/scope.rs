@@ -178,6 +178,7 @@ fn build_for<'py>(
         extensions.set_item(intern!(py, "websocket.http.response"), PyDict::new(py))?;
     } else {
         extensions.set_item(intern!(py, "http.response.pathsend"), PyDict::new(py))?;
+        extensions.set_item(intern!(py, "http.response.trailers"), PyDict::new(py))?;
     }
     scope.set_item(intern!(py, "extensions"), extensions)?;
     if let Some(proxy) = &settings.proxy_headers {
