@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from benchmarks.endtoend import http2, targets, websocket
+from benchmarks.endtoend import files, http2, targets, websocket
 from benchmarks.endtoend.run import LOADS, EndToEnd, Load
 from benchmarks.endtoend.servers import SERVERS
 from benchmarks.environment import Environment
@@ -357,6 +357,8 @@ def _end_to_end(outcome: Outcome) -> str:
         parts += ["### WebSocket echo", _websocket_table(result, settings.load_seconds, settings.load_rounds)]
     if result.http2_hello:
         parts += ["### HTTP/2 (h2c)", _http2_table(result, settings.load_seconds, settings.load_rounds)]
+    if result.large_file:
+        parts += ["### A large file", _files_table(result, settings.load_seconds, settings.load_rounds)]
     parts.append("### Every app on every server")
     parts.append(
         "Requests per second (higher is better), and `x uvicorn` the ratio to uvicorn's on the same app; "
@@ -407,6 +409,33 @@ def _websocket_table(result: EndToEnd, seconds: int, rounds: int) -> str:
     if ours and theirs and ours.messages_per_s and theirs.messages_per_s and ours.correct and theirs.correct:
         value = ours.messages_per_s / theirs.messages_per_s
         lines += ["", f"Target: >= {goal:g}x uvicorn: **{value:.2f}x**, {'met' if value >= goal else '**not met**'}."]
+    return "\n".join(lines)
+
+
+def _files_table(result: EndToEnd, seconds: int, rounds: int) -> str:
+    lines = [
+        f"Stock Starlette serving a {files.SIZE // (1024 * 1024)} MiB file: `FileResponse` (on the tachyon "
+        "server it sends `http.response.pathsend`, and tokio reads the file; on uvicorn Starlette reads it) "
+        f"and a `StreamingResponse` of 64 KiB chunks read in Python on both. wrk, {files.CONNECTIONS} "
+        f"connections, {seconds} s per run, {_plural(rounds, 'round')}; the median. Before loading, each "
+        "answer (status, headers but `date` and `server`, the body's SHA-256) must be the same on both.",
+        "",
+        "| response | uvicorn MB/s | tachyon MB/s | x uvicorn | same output | note |",
+        "|---|---:|---:|---:|:---:|---|",
+    ]
+    by_key = {(load.server, load.route): load for load in result.large_file}
+    for route, title in files.ROUTES.items():
+        theirs, ours = by_key.get(("uvicorn", route)), by_key.get(("tachyon", route))
+        if theirs is None or ours is None:
+            continue
+
+        def mb(load: files.FileLoad) -> str:
+            return "-" if load.bytes_per_s is None else f"{load.bytes_per_s / 1e6:,.0f}"
+
+        times = ratio(ours.bytes_per_s / theirs.bytes_per_s) if ours.bytes_per_s and theirs.bytes_per_s else "-"
+        correct = "yes" if ours.correct and theirs.correct else "**no**"
+        note = "; ".join(filter(None, (theirs.note, ours.note)))
+        lines.append(f"| {title} | {mb(theirs)} | {mb(ours)} | {times} | {correct} | {note} |")
     return "\n".join(lines)
 
 

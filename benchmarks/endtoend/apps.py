@@ -100,3 +100,38 @@ async def _websocket_echo(scope: dict[str, Any], receive: Any, send: Any) -> Non
 def websocket_echo_app() -> Any:
     """A raw ASGI WebSocket echo (text as text, bytes as bytes); plain HTTP gets the hello."""
     return _websocket_echo
+
+
+# The large file of the file-serving load, named by the benchmark (`benchmarks.endtoend.files`).
+FILE_ENV = "TACHYON_BENCH_FILE"
+
+
+def file_app() -> Any:
+    """Stock Starlette serving one large file two ways: `/file` with `FileResponse` (which sends
+    `http.response.pathsend` where the server offers it), `/stream` with a `StreamingResponse`
+    reading it in 64 KiB chunks in Python."""
+    import os
+
+    from starlette.applications import Starlette
+    from starlette.responses import FileResponse, StreamingResponse
+    from starlette.routing import Route
+
+    path = os.environ[FILE_ENV]
+
+    async def whole(request: Any) -> FileResponse:
+        return FileResponse(path, media_type="application/octet-stream")
+
+    def chunks() -> Any:
+        with open(path, "rb") as file:
+            while chunk := file.read(65536):
+                yield chunk
+
+    async def streamed(request: Any) -> StreamingResponse:
+        return StreamingResponse(chunks(), media_type="application/octet-stream")
+
+    async def hello(request: Any) -> Any:
+        from starlette.responses import PlainTextResponse
+
+        return PlainTextResponse("Hello, world!")
+
+    return Starlette(routes=[Route("/", hello), Route("/file", whole), Route("/stream", streamed)])

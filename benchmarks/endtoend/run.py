@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from benchmarks.endtoend import http2, websocket, wrk
+from benchmarks.endtoend import files, http2, websocket, wrk
+from benchmarks.endtoend.files import FileLoad
 from benchmarks.endtoend.http2 import Http2Load
 from benchmarks.endtoend.servers import HOST, SERVERS, Server
 from benchmarks.endtoend.websocket import WebSocketLoad
@@ -109,6 +110,8 @@ class EndToEnd:
     websocket_echo: list[WebSocketLoad] = field(default_factory=list)
     # HTTP/2 raw ASGI hello requests per second, per server.
     http2_hello: list[Http2Load] = field(default_factory=list)
+    # A large file through FileResponse (pathsend) and StreamingResponse, bytes per second.
+    large_file: list[FileLoad] = field(default_factory=list)
 
     def find(self, app: str, request: str, server: str, connections: int) -> ServerLoad | None:
         for load in self.loads:
@@ -117,11 +120,12 @@ class EndToEnd:
         return None
 
     @property
-    def failed(self) -> list[ServerLoad | WebSocketLoad | Http2Load]:
+    def failed(self) -> list[ServerLoad | WebSocketLoad | Http2Load | FileLoad]:
         return [
             *(load for load in self.loads if load.correct is False),
             *(load for load in self.websocket_echo if not load.correct),
             *(load for load in self.http2_hello if not load.correct),
+            *(load for load in self.large_file if not load.correct),
         ]
 
 
@@ -159,6 +163,8 @@ def run(settings: Settings, log: Path) -> EndToEnd:
     result.websocket_echo = websocket.run(settings.load_seconds, settings.load_rounds, log)
     print(f"  HTTP/2 hello: {settings.load_rounds} round(s) of {settings.load_seconds} s per server", flush=True)
     result.http2_hello = http2.run(settings.load_seconds, settings.load_rounds, log)
+    print(f"  large file: {settings.load_rounds} round(s) of {settings.load_seconds} s per server", flush=True)
+    result.large_file = files.run(settings.load_seconds, settings.load_rounds, log)
     result.loads = [
         _server_load(load, kind.name, connections, samples, answers, failures)
         for load in LOADS
