@@ -169,9 +169,15 @@ def wait_ready(server: Server, timeout: float = READY_TIMEOUT) -> None:
 
 
 @contextmanager
-def running_pair(directory: Path, args: Sequence[str] = ()) -> Iterator[tuple[Server, Server]]:
-    """uvicorn and tachyon on the recording app, started in parallel, stopped on leaving."""
-    pair = launch("uvicorn", directory, args=args), launch("tachyon", directory, args=args)
+def running_pair(
+    directory: Path, args: Sequence[str] = (), *, app: str = "server_apps:app", env: dict[str, str] | None = None
+) -> Iterator[tuple[Server, Server]]:
+    """uvicorn and tachyon on `app` (the recording app by default), started in parallel, stopped
+    on leaving."""
+    pair = (
+        launch("uvicorn", directory, app=app, args=args, env=env),
+        launch("tachyon", directory, app=app, args=args, env=env),
+    )
     try:
         for server in pair:
             wait_ready(server)

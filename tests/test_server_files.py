@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from server_support import KINDS, Server, launch, parse_responses, wait_ready
+from server_support import Server, launch, parse_responses, running_pair, wait_ready
 from streaming_apps import FILE_ENV
 
 
@@ -30,21 +30,11 @@ def served_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _pair(directory: Path, app: str, served_file: Path) -> Iterator[tuple[Server, Server]]:
-    env = {FILE_ENV: str(served_file)}
-    pair = [launch(kind, directory / kind, app=app, env=env) for kind in KINDS]
-    try:
-        for server in pair:
-            wait_ready(server)
-        yield pair[0], pair[1]
-    finally:
-        for server in pair:
-            server.stop()
-
-
 @pytest.fixture(scope="module")
 def file_servers(tmp_path_factory: pytest.TempPathFactory, served_file: Path) -> Iterator[tuple[Server, Server]]:
-    yield from _pair(tmp_path_factory.mktemp("file-servers"), "streaming_apps:files_app", served_file)
+    env = {FILE_ENV: str(served_file)}
+    with running_pair(tmp_path_factory.mktemp("file-servers"), app="streaming_apps:files_app", env=env) as pair:
+        yield pair
 
 
 def _request(server: Server, method: str, path: str, extra: str = "") -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -107,7 +97,7 @@ def _first_event_delay(server: Server) -> tuple[float, bytes]:
 
 def test_events_arrive_one_by_one_and_a_leaving_client_is_noticed(tmp_path: Path, served_file: Path) -> None:
     outcomes = []
-    for pair in _pair(tmp_path, "streaming_apps:events_app", served_file):
+    with running_pair(tmp_path, app="streaming_apps:events_app", env={FILE_ENV: str(served_file)}) as pair:
         for server in pair:
             server.mark()
             delay, data = _first_event_delay(server)

@@ -20,7 +20,7 @@ import h2.connection
 import h2.events
 import pytest
 import websockets
-from server_support import KINDS, Server, launch, parse_responses, wait_ready
+from server_support import Server, launch, parse_responses, running_pair
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 PASSWORD = "correct horse"
@@ -61,20 +61,10 @@ def _tls_args(certificates: Path, *extra: str) -> list[str]:
     ]
 
 
-def _pair(directory: Path, args: list[str], app: str = "server_apps:app") -> Iterator[tuple[Server, Server]]:
-    pair = [launch(kind, directory / kind, app=app, args=args) for kind in KINDS]
-    try:
-        for server in pair:
-            wait_ready(server)
-        yield pair[0], pair[1]
-    finally:
-        for server in pair:
-            server.stop()
-
-
 @pytest.fixture(scope="module")
 def servers(certificates: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
-    yield from _pair(tmp_path_factory.mktemp("tls"), _tls_args(certificates))
+    with running_pair(tmp_path_factory.mktemp("tls"), _tls_args(certificates)) as pair:
+        yield pair
 
 
 def _context(certificates: Path, *, client_cert: bool = False, alpn: list[str] | None = None) -> ssl.SSLContext:
@@ -137,8 +127,8 @@ def test_wss(certificates: Path, tmp_path: Path) -> None:
             return (await ws.recv(),)
 
     seen = []
-    for server in _pair(tmp_path, _tls_args(certificates), app="websocket_apps:app"):
-        for each in server:
+    with running_pair(tmp_path, _tls_args(certificates), app="websocket_apps:app") as pair:
+        for each in pair:
             each.mark()
             seen.append((asyncio.run(talk(each.port)), each.wait_records(1)[0]["scope"]["scheme"]))
     assert seen[1] == seen[0] == (("over TLS",), "wss")
@@ -200,7 +190,7 @@ def test_an_encrypted_key_with_its_password(certificates: Path, tmp_path: Path) 
         "--ssl-keyfile", str(certificates / "server-encrypted.key"),
         "--ssl-keyfile-password", PASSWORD,
     ]  # fmt: skip
-    for pair in _pair(tmp_path, args):
+    with running_pair(tmp_path, args) as pair:
         answers = [_comparable(_https(server, _context(certificates), REQUEST))[0] for server in pair]
         assert answers == [200, 200]
 
@@ -209,7 +199,7 @@ def test_an_encrypted_key_with_its_password(certificates: Path, tmp_path: Path) 
 def test_client_certificates(certificates: Path, tmp_path: Path, reqs: int) -> None:
     args = _tls_args(certificates, "--ssl-cert-reqs", str(reqs), "--ssl-ca-certs", str(certificates / "ca.pem"))
     outcomes = []
-    for pair in _pair(tmp_path, args):
+    with running_pair(tmp_path, args) as pair:
         for server in pair:
             with_cert = _comparable(_https(server, _context(certificates, client_cert=True), REQUEST))[0]
             try:

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 import websockets
-from server_support import KINDS, Server, launch, wait_ready
+from server_support import KINDS, Server, launch, running_pair, wait_ready
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
@@ -32,18 +32,10 @@ Step = tuple[Any, ...]
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
-    yield from _pair(tmp_path_factory.mktemp("websocket"), "websocket_apps:app", ["--ws-max-size", "2097152"])
-
-
-def _pair(directory: Path, app: str, args: Sequence[str]) -> Iterator[tuple[Server, Server]]:
-    pair = launch("uvicorn", directory, app=app, args=args), launch("tachyon", directory, app=app, args=args)
-    try:
-        for server in pair:
-            wait_ready(server)
+    with running_pair(
+        tmp_path_factory.mktemp("websocket"), ["--ws-max-size", "2097152"], app="websocket_apps:app"
+    ) as pair:
         yield pair
-    finally:
-        for server in pair:
-            server.stop()
 
 
 # --- Conversations through the websockets client ----------------------------------------------
@@ -387,7 +379,8 @@ def test_shutdown_closes_with_1012(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def starlette_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
-    yield from _pair(tmp_path_factory.mktemp("websocket-starlette"), "websocket_apps:starlette_app", [])
+    with running_pair(tmp_path_factory.mktemp("websocket-starlette"), app="websocket_apps:starlette_app") as pair:
+        yield pair
 
 
 STARLETTE_CONVERSATIONS: dict[str, tuple[str, list[Step], list[str] | None]] = {

@@ -290,17 +290,9 @@ impl HttpCycle {
         }
         let response = self.response(body);
         if self.bridge.reply((sender, response)) {
-            self.flush_after_this_pass(py)?;
+            self.settings.flush_after_this_pass(py)?;
         }
         Ok(())
-    }
-
-    /// Arranges one delivery to tokio of what this pass of the loop queued for it.
-    fn flush_after_this_pass(&self, py: Python<'_>) -> PyResult<()> {
-        self.settings
-            .call_soon
-            .call1(py, (self.settings.flush_replies.bind(py),))
-            .map(drop)
     }
 
     fn finish(&mut self, py: Python<'_>) -> PyResult<()> {
@@ -573,7 +565,7 @@ impl HttpCycle {
         // aborted body: the connection is asked to close after this response all the same.
         if self.head_request || self.status == 204 || self.status == 304 {
             self.bridge.close_after_replies(self.connection.clone());
-            self.flush_after_this_pass(py)?;
+            self.settings.flush_after_this_pass(py)?;
         }
         self.complete = true;
         Ok(())

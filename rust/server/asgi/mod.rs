@@ -86,6 +86,14 @@ impl Settings {
         Ok(tuple)
     }
 
+    /// Arranges one delivery to tokio of what this pass of the loop queued for it (responses,
+    /// WebSocket messages): `flush_replies` called once the pass is over.
+    pub fn flush_after_this_pass(&self, py: Python<'_>) -> PyResult<()> {
+        self.call_soon
+            .call1(py, (self.flush_replies.bind(py),))
+            .map(drop)
+    }
+
     pub fn reason_phrase(&self, status: StatusCode) -> Option<ReasonPhrase> {
         self.reason_phrases
             .get(usize::from(status.as_u16()))

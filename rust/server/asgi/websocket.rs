@@ -155,21 +155,29 @@ impl WebSocketCycle {
         }
     }
 
+    /// Answers the handshake with something other than a 101 (a 403, a denial): the app's
+    /// `receive()` says 1006 from now on, as uvicorn's does.
+    fn refuse(&mut self, py: Python<'_>, response: Response<OutBody>) -> PyResult<()> {
+        self.tell(
+            py,
+            Inbound::Closed {
+                code: 1006,
+                reason: None,
+            },
+        )?;
+        self.close_sent = true;
+        self.handshake = Handshake::Done;
+        self.answer(py, response)
+    }
+
     /// Hands a response for the handshake to hyper after this pass of the loop.
     fn answer(&mut self, py: Python<'_>, response: Response<OutBody>) -> PyResult<()> {
         if let Some(sender) = self.respond.take() {
             if self.bridge.reply((sender, response)) {
-                self.flush_after_this_pass(py)?;
+                self.settings.flush_after_this_pass(py)?;
             }
         }
         Ok(())
-    }
-
-    fn flush_after_this_pass(&self, py: Python<'_>) -> PyResult<()> {
-        self.settings
-            .call_soon
-            .call1(py, (self.settings.flush_replies.bind(py),))
-            .map(drop)
     }
 
     fn log(&self, py: Python<'_>, outcome: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -243,7 +251,7 @@ impl WebSocketCycle {
             .send(outbound)
             .ok_or_else(|| ClientDisconnected::new_err("client disconnected"))?;
         if first && self.bridge.notify_socket(self.channel.clone()) {
-            self.flush_after_this_pass(py)?;
+            self.settings.flush_after_this_pass(py)?;
         }
         Ok(backpressure)
     }
@@ -262,17 +270,8 @@ impl WebSocketCycle {
             }
             (Handshake::Pending, "websocket.close") => {
                 self.log(py, &403_u16.into_pyobject(py)?.into_any())?;
-                self.tell(
-                    py,
-                    Inbound::Closed {
-                        code: 1006,
-                        reason: None,
-                    },
-                )?;
-                self.close_sent = true;
-                self.handshake = Handshake::Done;
                 let response = handshake::plain(StatusCode::FORBIDDEN, Bytes::new(), Vec::new());
-                self.answer(py, response)?;
+                self.refuse(py, response)?;
                 Ok(false)
             }
             (Handshake::Pending, "websocket.http.response.start") => {
@@ -348,19 +347,11 @@ impl WebSocketCycle {
                     self.handshake = Handshake::Denying(status, headers, body);
                     return Ok(false);
                 }
-                self.tell(
-                    py,
-                    Inbound::Closed {
-                        code: 1006,
-                        reason: None,
-                    },
-                )?;
-                self.close_sent = true;
                 let mut response = handshake::plain(status, Bytes::from(body), headers);
                 if let Some(phrase) = self.settings.reason_phrase(status) {
                     response.extensions_mut().insert(phrase);
                 }
-                self.answer(py, response)?;
+                self.refuse(py, response)?;
                 Ok(false)
             }
             (Handshake::Denying(..), _) => Err(PyRuntimeError::new_err(format!(
@@ -464,7 +455,7 @@ impl WebSocketCycle {
         // A handshake nobody answered gets hyper's side of the story (a 500, see `handle`).
         self.respond = None;
         if self.channel.finish() && self.bridge.notify_socket(self.channel.clone()) {
-            self.flush_after_this_pass(py)?;
+            self.settings.flush_after_this_pass(py)?;
         }
         Ok(())
     }
