@@ -119,6 +119,11 @@ CONVERSATIONS: dict[str, tuple[str, list[Step], list[str] | None]] = {
     ),
     "the app closes with the default code": ("/echo?close=1000", [("send", b"x"), ("recv",), ("recv",)], None),
     "a burst larger than the socket takes at once": ("/burst?n=64&size=262144", [("recv",)] * 65, None),
+    "messages pile up beyond --ws-max-queue while the app is busy": (
+        "/slow-reader?n=200",
+        [*(("send", str(index)) for index in range(200)), ("recv",), ("close", 1000, "")],
+        None,
+    ),
     "send after the peer left": ("/echo?send_after=1", [("close", 1000, "")], None),
     "close before accept is a 403": ("/refuse", [], None),
     "a denial response": ("/deny", [], None),

@@ -195,8 +195,25 @@ async def burst(ws: Recorder) -> None:
     await ws.receive()
 
 
+async def slow_reader(ws: Recorder) -> None:
+    """Accepts, lets `n` messages pile up (more than --ws-max-queue: reading must pause, then
+    resume as the app catches up), reads them all, answers with their count and their order."""
+    count = int(_query(ws.scope)["n"])
+    await ws.receive()
+    await ws.send({"type": "websocket.accept"})
+    await asyncio.sleep(0.3)
+    texts = []
+    for _ in range(count):
+        message = await ws._receive()  # not recorded: the record would hold every message
+        texts.append(message.get("text"))
+    ordered = texts == [str(index) for index in range(count)]
+    await ws.send({"type": "websocket.send", "text": f"{len(texts)} {ordered}"})
+    await _until_disconnect(ws)
+
+
 SCENARIOS = {
     "/burst": burst,
+    "/slow-reader": slow_reader,
     "/echo": echo,
     "/refuse": refuse,
     "/deny": deny,
