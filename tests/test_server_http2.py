@@ -10,6 +10,7 @@ reaches the app as `http.disconnect`, as a closed HTTP/1.1 connection does.
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 from collections.abc import Iterator, Sequence
@@ -278,3 +279,27 @@ def test_http_1_refuses_the_preface_and_http_2_refuses_http1(tmp_path: Path) -> 
     finally:
         only_h1.stop()
         only_h2.stop()
+
+
+def test_shutdown_sends_goaway_and_exits_0(tmp_path: Path) -> None:
+    server = launch("tachyon", tmp_path)
+    try:
+        wait_ready(server)
+        client = H2Client(server.port)
+        stream = client.start("GET", "/before-shutdown", [], end_stream=True)
+        assert client.answers([stream])[stream].status == 200
+        server.signal(signal.SIGTERM)
+        # Read to the end, then look for a GOAWAY frame (type 7) in what came.
+        data = b""
+        while chunk := client.sock.recv(65536):
+            data += chunk
+        client.sock.close()
+        types = []
+        while len(data) >= 9:
+            length = int.from_bytes(data[:3], "big")
+            types.append(data[3])
+            data = data[9 + length :]
+        assert 7 in types, f"no GOAWAY before the connection closed: frame types {types}"
+        assert server.wait_exit(15) == 0
+    finally:
+        server.stop()

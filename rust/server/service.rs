@@ -32,6 +32,17 @@ pub struct ConnectionInfo {
     /// Asks the connection to close once its current response is out (the app failed after
     /// starting a response hyper writes no body for, such as a HEAD's).
     pub close: tokio::sync::Notify,
+    /// Requests of this connection being served (several at once over HTTP/2).
+    pub in_flight: AtomicUsize,
+}
+
+/// Counts one request of a connection for as long as it is served.
+struct ConnectionRequest(Arc<ConnectionInfo>);
+
+impl Drop for ConnectionRequest {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// A request body of at most this many bytes, with a declared length, is read before the app
@@ -74,6 +85,9 @@ impl Drop for DisconnectGuard<'_> {
     }
 }
 
+/// How often a connection asked to finish checks whether it is idle (and then ends).
+const SHUTDOWN_IDLE_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// The most bytes of request headers an HTTP/2 stream may carry, when `--limit-header-size` does
 /// not say: what hyper's HTTP/1 read buffer allows a head.
 const H2_MAX_HEADER_LIST: usize = 8192 + 4096 * 100;
@@ -97,6 +111,8 @@ async fn handle(
     }
     let requests = shared.requests.fetch_add(1, Ordering::AcqRel) + 1;
     let _in_flight = InFlight(&shared);
+    connection.in_flight.fetch_add(1, Ordering::AcqRel);
+    let _connection_request = ConnectionRequest(connection.clone());
     if let Some(limit) = shared.limits.limit_concurrency {
         // uvicorn's test: the open connections (this one included) or the running requests.
         if shared.connections.load(Ordering::Acquire) >= limit || requests > limit {
@@ -325,6 +341,14 @@ async fn until_closed<C: Graceful>(
             // hyper first: a close asked for after a response comes once its head is written.
             biased;
             _ = served.as_mut() => break,
+            // Once asked to finish, an idle connection ends even if the client never answers
+            // (hyper's HTTP/2 shutdown waits for the client to acknowledge a PING after its
+            // GOAWAY); one with requests in flight lets them finish.
+            _ = tokio::time::sleep(SHUTDOWN_IDLE_CHECK), if stopping => {
+                if connection.in_flight.load(Ordering::Acquire) == 0 {
+                    break;
+                }
+            }
             _ = connection.close.notified(), if !stopping => {
                 stopping = true;
                 served.as_mut().shut_down();
@@ -375,7 +399,7 @@ pub async fn accept_loop(listener: Listener, shared: Arc<Shared>, mut stop: watc
             accepted = listener.accept() => match accepted {
                 Ok((io, client, server)) => {
                     shared.connections.fetch_add(1, Ordering::AcqRel);
-                    let info = ConnectionInfo { client, server, client_tuple: Default::default(), close: tokio::sync::Notify::new() };
+                    let info = ConnectionInfo { client, server, client_tuple: Default::default(), close: tokio::sync::Notify::new(), in_flight: AtomicUsize::new(0) };
                     let (shared, stop) = (shared.clone(), stop_connections.clone());
                     match io {
                         super::listener::Stream::Tcp(tcp) => {
