@@ -509,3 +509,29 @@ def test_ws_none_serves_a_handshake_as_plain_http(tmp_path: Path) -> None:
         finally:
             server.stop()
     assert answers[1] == answers[0]
+
+
+@pytest.fixture(scope="module")
+def fastapi_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
+    directory = tmp_path_factory.mktemp("websocket-fastapi")
+    with running_pair(directory, ["--factory"], app="websocket_apps:fastapi_app") as pair:
+        yield pair
+
+
+@pytest.mark.parametrize(
+    ("path", "steps"),
+    [
+        ("/rooms/blue?tag=vip", [("send", '{"n": 1}'), ("recv",), ("send", "[1, 2]"), ("recv",), ("close", 1000, "")]),
+        ("/rooms/red", [("send", '"text"'), ("recv",), ("close", 4000, "bye")]),
+        ("/nowhere", []),
+    ],
+)
+def test_fastapi_websocket(fastapi_servers: tuple[Server, Server], path: str, steps: list[Step]) -> None:
+    seen = []
+    for server in fastapi_servers:
+        server.mark()
+        seen.append(asyncio.run(_converse(server.port, path, steps, None)))
+    assert seen[1] == seen[0]
+    if path != "/nowhere":
+        records = [server.wait_records(1) for server in fastapi_servers]
+        assert records[1] == records[0]

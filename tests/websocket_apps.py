@@ -295,3 +295,26 @@ def _starlette_app() -> Any:
 
 
 starlette_app = _starlette_app()
+
+
+def fastapi_app() -> Any:
+    """A FastAPI app with a websocket route (a path parameter, a dependency, JSON); a factory
+    (`--factory`), so that the other apps' servers do not import FastAPI."""
+    from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
+
+    app = FastAPI()
+
+    def prefix(tag: str = "none") -> str:
+        return f"[{tag}]"
+
+    @app.websocket("/rooms/{room}")
+    async def room(websocket: WebSocket, room: str, label: str = Depends(prefix)) -> None:
+        await websocket.accept()
+        try:
+            while True:
+                data = await websocket.receive_json()
+                await websocket.send_json({"room": room, "label": label, "echo": data})
+        except WebSocketDisconnect as exc:
+            _write_record({"fastapi": "disconnect", "code": exc.code})
+
+    return app
