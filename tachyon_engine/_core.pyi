@@ -45,7 +45,7 @@ __all__ = [
     "ClientDisconnected",
     "HttpCycle",
     "WebSocketCycle",
-    "check_tls",
+    "TlsConfig",
     "Ready",
     "NativeServer",
 ]
@@ -192,10 +192,18 @@ class WebSocketCycle:
     def refuse_with_500(self) -> None: ...
     def finish(self) -> None: ...
 
-def check_tls(
-    ssl_certificates: bytes, ssl_key: bytes, ssl_ca_certs: bytes | None = None, ssl_cert_reqs: int = 0
-) -> None:
-    """Raises ValueError saying what is wrong with the TLS files, as the server would use them."""
+@final
+class TlsConfig:
+    """The server's TLS setup (rustls), made from PEM contents; `ValueError` says what is wrong."""
+
+    def __new__(
+        cls,
+        certificates: bytes,
+        key: bytes,
+        ca_certs: bytes | None = None,
+        cert_reqs: int = 0,
+        http: str = "auto",
+    ) -> TlsConfig: ...
 
 @final
 class Ready:
@@ -235,10 +243,7 @@ class NativeServer:
         ws_ping_timeout: float | None = ...,
         websocket_log: Callable[[dict[str, Any], str | int], None] | None = None,
         http: str = "auto",
-        ssl_certificates: bytes | None = None,
-        ssl_key: bytes | None = None,
-        ssl_ca_certs: bytes | None = None,
-        ssl_cert_reqs: int = 0,
+        tls: TlsConfig | None = None,
     ) -> NativeServer: ...
     def fileno(self) -> int: ...
     def drain(self) -> list[HttpCycle | WebSocketCycle]: ...

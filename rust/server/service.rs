@@ -102,17 +102,18 @@ async fn handle(
     connection: Arc<ConnectionInfo>,
     shared: Arc<Shared>,
 ) -> Result<Response<OutBody>, Infallible> {
+    // A graceful shutdown lets this connection finish what it serves, handshakes included.
+    connection.in_flight.fetch_add(1, Ordering::AcqRel);
+    let _connection_request = ConnectionRequest(connection.clone());
     if let Some(options) = &shared.limits.websocket {
         // As uvicorn: a WebSocket handshake is not subject to --limit-concurrency.
         if super::websocket::handshake::wants_websocket(request.headers()) {
             let options = options.clone();
-            return Ok(super::websocket::handle(request, connection, shared, &options).await);
+            return Ok(super::websocket::handle(request, connection, shared, options).await);
         }
     }
     let requests = shared.requests.fetch_add(1, Ordering::AcqRel) + 1;
     let _in_flight = InFlight(&shared);
-    connection.in_flight.fetch_add(1, Ordering::AcqRel);
-    let _connection_request = ConnectionRequest(connection.clone());
     if let Some(limit) = shared.limits.limit_concurrency {
         // uvicorn's test: the open connections (this one included) or the running requests.
         if shared.connections.load(Ordering::Acquire) >= limit || requests > limit {
@@ -247,26 +248,28 @@ async fn serve_connection<IO>(
     io: IO,
     connection: ConnectionInfo,
     shared: Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
     negotiated: Option<Protocol>,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let connection = Arc::new(connection);
     let limits = &shared.limits;
-    let protocol = match (negotiated, limits.http) {
-        // ALPN decided.
-        (Some(protocol), _) => Some((protocol, Prefixed::new(Bytes::new(), io))),
-        (None, http) => match http {
-            HttpVersions::Http1 => Some((Protocol::Http1, Prefixed::new(Bytes::new(), io))),
-            HttpVersions::Http2 => Some((Protocol::Http2, Prefixed::new(Bytes::new(), io))),
-            HttpVersions::Auto => tokio::select! {
-                // The first bytes must come within the time a request head may take.
-                sniffed = tokio::time::timeout(limits.timeout_keep_alive, preface::sniff(io)) => {
-                    sniffed.ok().and_then(Result::ok).flatten()
-                }
-                _ = stop.changed() => None,
-            },
+    let mut stop = shared.stop.clone();
+    let decided = match (negotiated, limits.http) {
+        // ALPN chose.
+        (Some(protocol), _) => Some(protocol),
+        (None, HttpVersions::Http1) => Some(Protocol::Http1),
+        (None, HttpVersions::Http2) => Some(Protocol::Http2),
+        (None, HttpVersions::Auto) => None,
+    };
+    let protocol = match decided {
+        Some(protocol) => Some((protocol, Prefixed::new(Bytes::new(), io))),
+        None => tokio::select! {
+            // The first bytes must come within the time a request head may take.
+            sniffed = tokio::time::timeout(limits.timeout_keep_alive, preface::sniff(io)) => {
+                sniffed.ok().and_then(Result::ok).flatten()
+            }
+            _ = stop.changed() => None,
         },
     };
     if let Some((protocol, io)) = protocol {
@@ -370,7 +373,6 @@ async fn serve_tls<IO>(
     io: IO,
     connection: ConnectionInfo,
     shared: Arc<Shared>,
-    stop: watch::Receiver<bool>,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -382,7 +384,7 @@ async fn serve_tls<IO>(
                 Some(b"http/1.1") => Some(Protocol::Http1),
                 _ => None,
             };
-            serve_connection(stream, connection, shared, stop, protocol).await;
+            serve_connection(stream, connection, shared, protocol).await;
         }
         // A failed or slow handshake: nothing reached HTTP, nothing to answer.
         _ => {
@@ -391,30 +393,32 @@ async fn serve_tls<IO>(
     }
 }
 
+/// Serves an accepted connection on a task of its own, over TLS when the server speaks it.
+fn spawn_connection<IO>(io: IO, info: ConnectionInfo, shared: Arc<Shared>)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    match shared.tls.clone() {
+        Some(tls) => tokio::spawn(serve_tls(tls, io, info, shared)),
+        None => tokio::spawn(serve_connection(io, info, shared, None)),
+    };
+}
+
 /// Accepts connections until told to stop, then waits for the open ones to finish.
-pub async fn accept_loop(listener: Listener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    let stop_connections = stop.clone();
+pub async fn accept_loop(listener: Listener, shared: Arc<Shared>) {
+    let mut stop = shared.stop.clone();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((io, client, server)) => {
                     shared.connections.fetch_add(1, Ordering::AcqRel);
                     let info = ConnectionInfo { client, server, client_tuple: Default::default(), close: tokio::sync::Notify::new(), in_flight: AtomicUsize::new(0) };
-                    let (shared, stop) = (shared.clone(), stop_connections.clone());
                     match io {
                         super::listener::Stream::Tcp(tcp) => {
                             let _ = tcp.set_nodelay(true);
-                            match shared.tls.clone() {
-                                Some(tls) => tokio::spawn(serve_tls(tls, tcp, info, shared, stop)),
-                                None => tokio::spawn(serve_connection(tcp, info, shared, stop, None)),
-                            };
+                            spawn_connection(tcp, info, shared.clone());
                         }
-                        super::listener::Stream::Unix(unix) => {
-                            match shared.tls.clone() {
-                                Some(tls) => tokio::spawn(serve_tls(tls, unix, info, shared, stop)),
-                                None => tokio::spawn(serve_connection(unix, info, shared, stop, None)),
-                            };
-                        }
+                        super::listener::Stream::Unix(unix) => spawn_connection(unix, info, shared.clone()),
                     }
                 }
                 Err(error) => {

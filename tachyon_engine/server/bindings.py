@@ -1,6 +1,6 @@
 """The server's native side (`rust/server/asgi`): the only module of this package that imports
 `_core`."""
 
-from tachyon_engine._core import ClientDisconnected, HttpCycle, NativeServer, WebSocketCycle, check_tls
+from tachyon_engine._core import ClientDisconnected, HttpCycle, NativeServer, TlsConfig, WebSocketCycle
 
-__all__ = ["ClientDisconnected", "HttpCycle", "NativeServer", "WebSocketCycle", "check_tls"]
+__all__ = ["ClientDisconnected", "HttpCycle", "NativeServer", "TlsConfig", "WebSocketCycle"]

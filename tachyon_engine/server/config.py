@@ -173,16 +173,21 @@ class Config:
         return bool(self.ssl_certfile)
 
     def tls_material(self) -> dict[str, Any]:
-        """The native server's TLS arguments: the certificate chain, the key (decrypted with
-        --ssl-keyfile-password) and the CA certificates, as bytes; empty without TLS."""
-        if not self.ssl_certfile:
-            return {}
+        """`TlsConfig`'s arguments (with TLS only): the certificate chain, the key (decrypted with
+        --ssl-keyfile-password) and the CA certificates, as bytes, and the checks asked for."""
+        assert self.ssl_certfile, "tls_material() without --ssl-certfile"
         chain = Path(self.ssl_certfile).read_bytes()
         key = Path(self.ssl_keyfile).read_bytes() if self.ssl_keyfile else chain
         if self.ssl_keyfile_password is not None:
             key = _decrypted_key(key, self.ssl_keyfile_password)
         ca = Path(self.ssl_ca_certs).read_bytes() if self.ssl_ca_certs else None
-        return {"ssl_certificates": chain, "ssl_key": key, "ssl_ca_certs": ca, "ssl_cert_reqs": int(self.ssl_cert_reqs)}
+        return {
+            "certificates": chain,
+            "key": key,
+            "ca_certs": ca,
+            "cert_reqs": int(self.ssl_cert_reqs),
+            "http": self.http,
+        }
 
     def load_env(self) -> None:
         if self.env_file is None:

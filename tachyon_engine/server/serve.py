@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from tachyon_engine.server import logs
-from tachyon_engine.server.bindings import ClientDisconnected, HttpCycle, NativeServer, WebSocketCycle, check_tls
+from tachyon_engine.server.bindings import ClientDisconnected, HttpCycle, NativeServer, TlsConfig, WebSocketCycle
 from tachyon_engine.server.config import Config
 from tachyon_engine.server.lifespan import Lifespan
 from tachyon_engine.server.proxy import ProxyHeaders
@@ -131,9 +131,7 @@ class Server:
     async def serve(self, sock: socket.socket) -> int:
         self.loop = asyncio.get_running_loop()
         try:
-            tls = self.config.tls_material()
-            if tls:
-                check_tls(**tls)
+            tls = TlsConfig(**self.config.tls_material()) if self.config.is_ssl else None
         except (OSError, ValueError) as exc:
             logger.error("Cannot set up TLS: %s", exc)
             return 1
@@ -166,7 +164,7 @@ class Server:
             websocket_log=logs.websocket_log,
             http=config.http,
             scheme="https" if config.is_ssl else "http",
-            **tls,
+            tls=tls,
         )
         self.loop.add_reader(self.native.fileno(), self._on_readable)
         for number in (signal.SIGINT, signal.SIGTERM):

@@ -131,8 +131,7 @@ impl NativeServer {
         proxy_headers = None, date_header = true, headers = Vec::new(), reason_phrases = Vec::new(),
         timeout_keep_alive = 5.0, max_headers = 100, max_header_size = None, limit_concurrency = None,
         ws = true, ws_max_size = 16777216, ws_max_queue = 32, ws_ping_interval = Some(20.0),
-        ws_ping_timeout = Some(20.0), websocket_log = None, http = "auto", ssl_certificates = None,
-        ssl_key = None, ssl_ca_certs = None, ssl_cert_reqs = 0,
+        ws_ping_timeout = Some(20.0), websocket_log = None, http = "auto", tls = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -160,21 +159,9 @@ impl NativeServer {
         ws_ping_timeout: Option<f64>,
         websocket_log: Option<Py<PyAny>>,
         http: &str,
-        ssl_certificates: Option<Vec<u8>>,
-        ssl_key: Option<Vec<u8>>,
-        ssl_ca_certs: Option<Vec<u8>>,
-        ssl_cert_reqs: u8,
+        tls: Option<Py<TlsConfig>>,
     ) -> PyResult<Self> {
-        let http = match http {
-            "auto" => HttpVersions::Auto,
-            "1" => HttpVersions::Http1,
-            "2" => HttpVersions::Http2,
-            other => {
-                return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                    "http must be 'auto', '1' or '2', not {other:?}"
-                )))
-            }
-        };
+        let http = http_versions(http)?;
         let fixed = headers
             .iter()
             .map(|(n, v)| to_header(n, v))
@@ -232,26 +219,12 @@ impl NativeServer {
             }),
             ..Limits::default()
         };
-        let tls = match (ssl_certificates, ssl_key) {
-            (Some(chain_pem), Some(key_pem)) => {
-                let files = TlsFiles {
-                    chain_pem,
-                    key_pem,
-                    ca_pem: ssl_ca_certs,
-                    cert_reqs: ssl_cert_reqs,
-                };
-                Some(
-                    super::tls::acceptor(&files, http)
-                        .map_err(pyo3::exceptions::PyValueError::new_err)?,
-                )
-            }
-            _ => None,
-        };
+        let tls = tls.map(|config| config.get().0.clone());
         let (stop, stop_receiver) = watch::channel(false);
         let shared = Arc::new(Shared {
             bridge,
             tls,
-            stop: stop_receiver.clone(),
+            stop: stop_receiver,
             limits,
             connections: Default::default(),
             requests: Default::default(),
@@ -274,7 +247,7 @@ impl NativeServer {
                 runtime.block_on(async move {
                     tokio::spawn(deliver_replies(thread_shared.bridge.clone()));
                     let serving = async {
-                        accept_loop(listener, thread_shared.clone(), stop_receiver).await;
+                        accept_loop(listener, thread_shared.clone()).await;
                         // Stopped accepting: wait for the open connections to finish.
                         while thread_shared.connections.load(Ordering::Acquire) > 0 {
                             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -434,28 +407,49 @@ fn wake(
     }
 }
 
-/// Checks TLS files as the server would use them; raises `ValueError` saying what is wrong.
-#[pyfunction]
-#[pyo3(signature = (ssl_certificates, ssl_key, ssl_ca_certs = None, ssl_cert_reqs = 0))]
-fn check_tls(
-    ssl_certificates: Vec<u8>,
-    ssl_key: Vec<u8>,
-    ssl_ca_certs: Option<Vec<u8>>,
-    ssl_cert_reqs: u8,
-) -> PyResult<()> {
-    let files = TlsFiles {
-        chain_pem: ssl_certificates,
-        key_pem: ssl_key,
-        ca_pem: ssl_ca_certs,
-        cert_reqs: ssl_cert_reqs,
-    };
-    super::tls::acceptor(&files, HttpVersions::Auto)
-        .map(drop)
-        .map_err(pyo3::exceptions::PyValueError::new_err)
+/// `--http`'s value.
+fn http_versions(http: &str) -> PyResult<HttpVersions> {
+    match http {
+        "auto" => Ok(HttpVersions::Auto),
+        "1" => Ok(HttpVersions::Http1),
+        "2" => Ok(HttpVersions::Http2),
+        other => Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "http must be 'auto', '1' or '2', not {other:?}"
+        ))),
+    }
+}
+
+/// The server's TLS setup, made from the files' contents before the server starts (so that a
+/// file that cannot be used stops it before the lifespan) and handed to `NativeServer`.
+#[pyclass(module = "tachyon_engine._core", name = "TlsConfig", frozen)]
+pub struct TlsConfig(tokio_rustls::TlsAcceptor);
+
+#[pymethods]
+impl TlsConfig {
+    /// Raises `ValueError` saying what is wrong with the files.
+    #[new]
+    #[pyo3(signature = (certificates, key, ca_certs = None, cert_reqs = 0, http = "auto"))]
+    fn new(
+        certificates: Vec<u8>,
+        key: Vec<u8>,
+        ca_certs: Option<Vec<u8>>,
+        cert_reqs: u8,
+        http: &str,
+    ) -> PyResult<Self> {
+        let files = TlsFiles {
+            chain_pem: certificates,
+            key_pem: key,
+            ca_pem: ca_certs,
+            cert_reqs,
+        };
+        super::tls::acceptor(&files, http_versions(http)?)
+            .map(Self)
+            .map_err(pyo3::exceptions::PyValueError::new_err)
+    }
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(pyo3::wrap_pyfunction!(check_tls, m)?)?;
+    m.add_class::<TlsConfig>()?;
     m.add_class::<NativeServer>()?;
     m.add_class::<HttpCycle>()?;
     m.add_class::<WebSocketCycle>()?;

@@ -67,7 +67,7 @@ pub async fn handle(
     mut request: Request<Incoming>,
     connection: Arc<ConnectionInfo>,
     shared: Arc<Shared>,
-    options: &Options,
+    options: Options,
 ) -> Response<OutBody> {
     let upgrade = hyper::upgrade::on(&mut request);
     let (head, _body) = request.into_parts();
@@ -99,7 +99,7 @@ pub async fn handle(
                 upgrade,
                 channel.clone(),
                 shared.clone(),
-                options.clone(),
+                options,
             ));
             response
         }
