@@ -324,13 +324,7 @@ impl HttpCycle {
         } else if self.chunked == Some(true) {
             data
         } else {
-            let length = data.len() as u64;
-            if length > self.expected_length {
-                return Err(PyRuntimeError::new_err(
-                    "Response content longer than Content-Length",
-                ));
-            }
-            self.expected_length -= length;
+            self.count_body(data.len() as u64)?;
             data
         };
         let mut backpressure = false;
@@ -361,11 +355,7 @@ impl HttpCycle {
             backpressure = self.exchange.push_out(data, !more && !self.trailers);
         }
         if !more {
-            if self.expected_length != 0 {
-                return Err(PyRuntimeError::new_err(
-                    "Response content shorter than Content-Length",
-                ));
-            }
+            self.check_body_complete()?;
             if self.trailers {
                 self.awaiting_trailers = true;
             } else {
@@ -377,6 +367,27 @@ impl HttpCycle {
 }
 
 impl HttpCycle {
+    /// Counts body bytes against the declared Content-Length, as uvicorn checks them.
+    fn count_body(&mut self, length: u64) -> PyResult<()> {
+        if length > self.expected_length {
+            return Err(PyRuntimeError::new_err(
+                "Response content longer than Content-Length",
+            ));
+        }
+        self.expected_length -= length;
+        Ok(())
+    }
+
+    /// At the end of the body: all of the declared Content-Length was sent.
+    fn check_body_complete(&self) -> PyResult<()> {
+        if self.expected_length != 0 {
+            return Err(PyRuntimeError::new_err(
+                "Response content shorter than Content-Length",
+            ));
+        }
+        Ok(())
+    }
+
     /// `http.response.trailers`: fields for after the body; the last message ends the response.
     /// hyper sends them over HTTP/2, and over HTTP/1.1 when the response's `Trailer` header
     /// names them (its chunked encoding's rule).
@@ -419,17 +430,8 @@ impl HttpCycle {
         }
         let exact = self.chunked == Some(false);
         if exact {
-            if length > self.expected_length {
-                return Err(PyRuntimeError::new_err(
-                    "Response content longer than Content-Length",
-                ));
-            }
-            if length < self.expected_length {
-                return Err(PyRuntimeError::new_err(
-                    "Response content shorter than Content-Length",
-                ));
-            }
-            self.expected_length = 0;
+            self.count_body(length)?;
+            self.check_body_complete()?;
         }
         let body = OutBody::File {
             file: tokio::fs::File::from_std(file),
