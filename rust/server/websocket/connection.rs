@@ -57,11 +57,11 @@ fn close_frame(code: u16, reason: &str) -> Message {
 }
 
 /// A random 4-byte ping payload (the `websockets` library's size); only its identity matters.
+/// Each `RandomState` gets keys of its own (from a random per-thread seed), so hashing the same
+/// value with a new one gives a different, unpredictable result each time.
 fn ping_payload() -> [u8; 4] {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(Instant::now().elapsed().as_nanos() as u64);
-    (hasher.finish() as u32).to_be_bytes()
+    use std::hash::BuildHasher;
+    (std::collections::hash_map::RandomState::new().hash_one(()) as u32).to_be_bytes()
 }
 
 /// Counts one WebSocket among the server's open connections while it lives (hyper stops
